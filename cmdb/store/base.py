@@ -1,0 +1,256 @@
+"""The GraphStore protocol: the narrow interface every store implements, and the types it returns.
+
+Higher logic (impact, imports, the API) is written once above this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from cmdb.model import (
+    ChangeContext,
+    CIInput,
+    CIRecord,
+    Criticality,
+    Direction,
+    RelationshipInput,
+    RelationshipRecord,
+    Status,
+    Strength,
+    VersionRecord,
+)
+
+MAX_NEIGHBOUR_DEPTH = 10
+MAX_PAGE_SIZE = 500
+
+
+class StoreError(Exception):
+    """Base of the errors a store raises for expected failures."""
+
+
+class CINotFoundError(StoreError):
+    """A CI key that the store does not hold."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"CI {key!r} not found; check the key or import the CI first")
+        self.key = key
+
+
+class VersionConflictError(StoreError):
+    """An update whose expected version is not the stored one: another write came first."""
+
+    def __init__(self, key: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"CI {key!r} is at version {actual}, not {expected}; re-read it and apply the change again"
+        )
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class RejectedRowsError(StoreError):
+    """A strict batch in which some rows were rejected; nothing of the batch was written."""
+
+    def __init__(self, rejected: list[RowError]) -> None:
+        super().__init__("; ".join(f"row {r.index}: {r.message}" for r in rejected))
+        self.rejected = rejected
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row of a batch that was not written, by its position in the batch, and why."""
+
+    index: int
+    key: str
+    message: str
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """Counts of a batch upsert and the rows it rejected."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+
+    def merge(self, other: UpsertResult, *, index_offset: int = 0) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(
+            RowError(r.index + index_offset, r.key, r.message) for r in other.rejected
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CIFilter:
+    """Search filter for CIs; every given field must match."""
+
+    ci_classes: tuple[str, ...] = ()
+    criticalities: tuple[Criticality, ...] = ()
+    statuses: tuple[Status, ...] = ()
+    tag: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of CIs ordered by key, with the cursor to the next page."""
+
+    items: list[CIRecord]
+    has_next: bool
+    end_cursor: str | None
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A CI reached from another by following relationships, and how far it is."""
+
+    ci: CIRecord
+    distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactNode:
+    """What the impact engine needs to know of a CI."""
+
+    key: str
+    ci_class: str
+    name: str
+    status: Status
+    criticality: Criticality
+    tags: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactEdge:
+    """A derived impact edge, pointing the way impact flows (MEMBER_OF: member to group)."""
+
+    source: str
+    target: str
+    type: str
+    strength: Strength | None
+
+
+@dataclass(slots=True)
+class ImpactClosure:
+    """CIs reachable from roots along impact edges, the edges among them, and every group's members."""
+
+    nodes: dict[str, ImpactNode]
+    edges: list[ImpactEdge]
+
+
+@dataclass(slots=True)
+class ImpactContext:
+    """Containment and stakeholder links of a set of CIs, for the clinical summary.
+
+    ``located_in`` maps a CI to its direct LOCATED_IN targets, including those of
+    every location up the chain; ``managed_by`` and ``owned_by`` map a CI to its
+    teams and owning departments; ``notify_teams`` lists every Team with
+    ``notify_for_tags``; ``nodes`` holds every CI those maps name.
+    """
+
+    located_in: dict[str, list[str]]
+    managed_by: dict[str, list[str]]
+    owned_by: dict[str, list[str]]
+    notify_teams: list[ImpactNode]
+    nodes: dict[str, ImpactNode]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A stored API token: its hash, never the token itself."""
+
+    name: str
+    token_hash: str
+    actor: str
+    roles: tuple[str, ...]
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Storage of the CI graph, its history and its tokens.
+
+    Writes run in one transaction per call; every write of a CI or relationship
+    records a version with the given change context.
+    """
+
+    def upsert_cis(
+        self, cis: Sequence[CIInput], *, context: ChangeContext, strict: bool = False
+    ) -> UpsertResult:
+        """Create or update CIs by key; a row whose expected version is stale is rejected.
+
+        With ``strict``, any rejected row rolls back the batch and raises
+        ``RejectedRowsError`` (or ``VersionConflictError`` for a lone conflict).
+        """
+        ...
+
+    def upsert_relationships(
+        self,
+        relationships: Sequence[RelationshipInput],
+        *,
+        context: ChangeContext,
+        strict: bool = False,
+    ) -> UpsertResult:
+        """Create or update relationships by (source, type, target) with their impact edges.
+
+        A row naming a CI the store does not hold is rejected; with ``strict``
+        nothing is written then and ``RejectedRowsError`` is raised.
+        """
+        ...
+
+    def get_ci(self, key: str) -> CIRecord | None: ...
+
+    def get_cis(self, keys: Iterable[str]) -> dict[str, CIRecord]: ...
+
+    def find_cis(self, text: str) -> list[CIRecord]:
+        """Return CIs whose key, name, serial, MAC, IP, hostname, UDI-DI or asset tag equal ``text``."""
+        ...
+
+    def search_cis(self, ci_filter: CIFilter, *, first: int, after: str | None) -> Page: ...
+
+    def relationships(
+        self, key: str, *, direction: Direction, types: Sequence[str] = ()
+    ) -> list[RelationshipRecord]: ...
+
+    def neighbours(
+        self, key: str, *, depth: int, direction: Direction, types: Sequence[str] = ()
+    ) -> list[Neighbour]:
+        """Return CIs within ``depth`` (1 to 10) steps of ``key``, nearest first, then by key."""
+        ...
+
+    def impact_closure(self, roots: Iterable[str]) -> ImpactClosure:
+        """Return everything impact can reach from ``roots``, plus the members of reached groups.
+
+        Retired and planned CIs are left out.
+        """
+        ...
+
+    def impact_context(self, keys: Iterable[str]) -> ImpactContext: ...
+
+    def retire_ci(
+        self, key: str, *, expected_version: int | None, context: ChangeContext
+    ) -> CIRecord: ...
+
+    def versions(self, key: str) -> list[VersionRecord]:
+        """Return the versions of a CI and of the relationships it is the source of, oldest first."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of CIs, relationships and versions held."""
+        ...
+
+    def save_token(self, token: ApiToken) -> None: ...
+
+    def find_token(self, token_hash: str) -> ApiToken | None: ...
+
+    def ping(self) -> None:
+        """Raise when the store cannot answer a trivial query."""
+        ...
+
+    def close(self) -> None: ...
