@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from cmdb.store import open_store
 from cmdb.store.base import GraphStore
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -22,6 +21,8 @@ def data_dir() -> Path:
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[GraphStore]:
     """A fresh SQLite store in a file of its own, closed after the test."""
+    from cmdb.store import open_store
+
     store = open_store(f"sqlite:///{tmp_path / 'cmdb.sqlite3'}")
     try:
         yield store
