@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def path_problems(answer: dict[str, Any], roots: set[str], flow_pairs: set[tuple
             problems.append(f"{key}: path ends at {path[-1]}")
         if len(path) != entry["distance"] + 1:
             problems.append(f"{key}: path of {len(path)} CIs for distance {entry['distance']}")
-        for position, (before, after) in enumerate(zip(path, path[1:], strict=False)):
+        for position, (before, after) in enumerate(itertools.pairwise(path)):
             if (before, after) not in flow_pairs:
                 problems.append(f"{key}: no impact edge from {before} to {after}")
             if after not in impacted or impacted[after]["distance"] != position + 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,7 +121,7 @@ def test_impacted_chains_are_consistent(data: st.DataObject) -> None:
         assert path[0] in request.roots
         assert len(path) == step.distance + 1
         assert len(types) == step.distance
-        for before, after in zip(path, path[1:], strict=False):
+        for before, after in itertools.pairwise(path):
             assert (before, after) in edge_pairs
 
 
