@@ -1,0 +1,351 @@
+"""The `cmdb` command: serve, demo, import, impact, show, schema and token."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cmdb.impact import ImpactRequest, ImpactState, Mode, analyze
+from cmdb.impact.priority import PriorityMatrix
+from cmdb.model import ChangeContext, CIRecord, Direction, Origin
+from cmdb.render import render_ci, render_impact, render_matches
+from cmdb.settings import Settings
+from cmdb.store import open_store
+from cmdb.store.base import GraphStore, StoreError
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(help="Clinical CMDB: a hospital's configuration items as a graph, and impact analysis.")
+token_app = typer.Typer(help="API tokens.")
+app.add_typer(token_app, name="token")
+
+console = Console()
+errors = Console(stderr=True)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", help="Store URL (sqlite:///PATH or neo4j://HOST:PORT); default CMDB_STORE."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _settings(store_url: str | None) -> Settings:
+    settings = Settings()
+    if store_url:
+        settings = settings.model_copy(update={"store": store_url})
+    return settings
+
+
+def _open(settings: Settings) -> GraphStore:
+    try:
+        return open_store(settings.store)
+    except (ValueError, StoreError) as error:
+        errors.print(f"[red]cannot open store {settings.store}: {error}[/]")
+        raise typer.Exit(1) from None
+
+
+def _cli_context() -> ChangeContext:
+    import getpass
+
+    return ChangeContext(actor=f"cli:{getpass.getuser()}", origin=Origin.CLI)
+
+
+def _resolve(store: GraphStore, text: str) -> CIRecord:
+    """Find the one CI that ``text`` names by key, name, serial, MAC or IP; exit 1 or 2 otherwise."""
+    direct = store.get_ci(text)
+    if direct is not None:
+        return direct
+    matches = store.find_cis(text)
+    if not matches:
+        errors.print(f"[red]no CI matches {text!r}; give a key, name, serial, MAC or IP address[/]")
+        raise typer.Exit(1)
+    if len(matches) > 1:
+        render_matches(errors, text, matches)
+        raise typer.Exit(2)
+    return matches[0]
+
+
+def _parse_assignment(text: str, option: str) -> tuple[str, str]:
+    ci, separator, value = text.rpartition("=")
+    if not separator or not ci or not value:
+        errors.print(f"[red]invalid {option} {text!r}; write CI=VALUE[/]")
+        raise typer.Exit(1)
+    return ci, value
+
+
+@app.command()
+def serve(
+    store: StoreOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on; default CMDB_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port; default CMDB_PORT.")] = None,
+) -> None:
+    """Serve the GraphQL API, health, readiness and metrics over HTTP."""
+    settings = _settings(store)
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from cmdb.app import create_app
+
+    graph_store = _open(settings)
+    application = create_app(settings=settings, store=graph_store)
+    console.print(f"GraphQL at http://{host}:{port}/graphql (store {settings.store})")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        graph_store.close()
+
+
+@app.command()
+def demo(
+    store: StoreOption = None,
+    dataset: Annotated[
+        str,
+        typer.Option(help="'generated' for the generated health system, 'reference' for the small reference hospital."),
+    ] = "generated",
+    seed: Annotated[int, typer.Option(help="Seed of the generated hospital.")] = 7,
+    scale: Annotated[int, typer.Option(min=1, help="Size of the generated hospital (1 is a few thousand CIs).")] = 1,
+    host: Annotated[str | None, typer.Option(help="Address to listen on; default CMDB_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port; default CMDB_PORT.")] = None,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")] = True,
+) -> None:
+    """Load a fresh store with a demo hospital, print an admin token, and serve with open reads."""
+    from cmdb.auth import create_token
+
+    settings = _settings(store).model_copy(update={"open_reads": True})
+    _reset_sqlite(settings.store)
+    graph_store = _open(settings)
+    context = ChangeContext(actor="demo", origin=Origin.DEMO)
+    try:
+        if dataset == "reference":
+            from cmdb.imports import import_file
+
+            reference = Path(__file__).parent / "data" / "hospital-small.json"
+            report = import_file(store=graph_store, path=reference, context=context)
+            console.print(f"Loaded the reference hospital: {report.summary()}")
+        elif dataset == "generated":
+            from cmdb.demo import load_demo
+
+            counts = load_demo(
+                store=graph_store, seed=seed, scale=scale, context=context, batch_size=settings.batch_size
+            )
+            console.print(f"Loaded the demo hospital (seed {seed}, scale {scale}): {counts}")
+        else:
+            errors.print(f"[red]invalid dataset {dataset!r}; use 'generated' or 'reference'[/]")
+            raise typer.Exit(1)
+        token = create_token(store=graph_store, name="demo-admin", actor="demo-admin", roles=["admin"])
+    finally:
+        graph_store.close()
+    console.print(f"Demo admin token (shown once): [bold]{token}[/]")
+    if serve_after:
+        _serve(settings, host or settings.host, port or settings.port)
+
+
+def _reset_sqlite(url: str) -> None:
+    """Remove the SQLite file of ``url`` and its WAL files, so the demo starts from a fresh store."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            candidate.unlink()
+            logger.info("removed %s for a fresh demo store", candidate)
+
+
+@app.command("import")
+def import_files(
+    files: Annotated[list[Path], typer.Argument(exists=True, help="Files or folders to import.")],
+    store: StoreOption = None,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="native, native-csv, fhir or app-graph; detected when left out."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import files into the store; rejected rows are listed with their line and reason."""
+    from rich.progress import Progress
+
+    from cmdb.imports import ImportFileError, import_file
+
+    settings = _settings(store)
+    graph_store = _open(settings)
+    context = ChangeContext(actor=_cli_context().actor, origin=Origin.IMPORT)
+    failed = False
+    reports = []
+    try:
+        with Progress(console=errors, transient=True) as progress:
+            for path in files:
+                task = progress.add_task(f"importing {path.name}", total=None)
+
+                def advance(done: int, total: int | None, task_id: int = task) -> None:
+                    progress.update(task_id, completed=done, total=total)
+
+                try:
+                    report = import_file(
+                        store=graph_store,
+                        path=path,
+                        file_format=file_format,
+                        context=context,
+                        batch_size=settings.batch_size,
+                        progress=advance,
+                    )
+                except ImportFileError as error:
+                    errors.print(f"[red]{error}[/]")
+                    failed = True
+                    continue
+                reports.append(report)
+    finally:
+        graph_store.close()
+    if json_output:
+        console.print_json(json.dumps([report.to_dict() for report in reports]))
+    else:
+        for report in reports:
+            console.print(f"{report.path}: {report.summary()}")
+            for rejected in report.rejected:
+                console.print(f"  [yellow]rejected[/] {rejected}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def impact(
+    cis: Annotated[list[str] | None, typer.Argument(help="Root CIs by key, name, serial, MAC or IP.")] = None,
+    mode: Annotated[Mode, typer.Option(help="Mode of the roots given as arguments.")] = Mode.DOWN,
+    root: Annotated[list[str] | None, typer.Option(help="A root with its own mode, as CI=MODE.")] = None,
+    urgency: Annotated[int, typer.Option(min=1, max=3, help="Urgency 1 (high) to 3 (low).")] = 2,
+    override: Annotated[list[str] | None, typer.Option(help="A CI that stays OK and passes nothing on.")] = None,
+    open_incident: Annotated[
+        list[str] | None,
+        typer.Option("--open", help="An open incident as CI=STATE; it counts only toward group quorums."),
+    ] = None,
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show what a failure or a planned outage of the given CIs impacts, and who must act."""
+    settings = _settings(store)
+    graph_store = _open(settings)
+    try:
+        roots: dict[str, Mode] = {_resolve(graph_store, text).key: mode for text in cis or []}
+        for assignment in root or []:
+            text, value = _parse_assignment(assignment, "--root")
+            roots[_resolve(graph_store, text).key] = _enum_value(Mode, value, "--root mode")
+        if not roots:
+            errors.print("[red]no root CI given; name at least one CI or use --root CI=MODE[/]")
+            raise typer.Exit(1)
+        incidents: dict[str, ImpactState] = {}
+        for assignment in open_incident or []:
+            text, value = _parse_assignment(assignment, "--open")
+            incidents[_resolve(graph_store, text).key] = _incident_state(value)
+        overrides = frozenset(_resolve(graph_store, text).key for text in override or [])
+        request = ImpactRequest(roots=roots, overrides=overrides, open_incidents=incidents, urgency=urgency)
+        report = analyze(
+            store=graph_store, request=request, matrix=PriorityMatrix(settings.priority_matrix)
+        )
+    finally:
+        graph_store.close()
+    if json_output:
+        print(json.dumps(report.to_expected_shape(), indent=1))
+    else:
+        render_impact(console, report)
+
+
+def _enum_value(enum: type[Mode], value: str, what: str) -> Mode:
+    try:
+        return enum(value.upper())
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        errors.print(f"[red]invalid {what} {value!r}; use one of: {allowed}[/]")
+        raise typer.Exit(1) from None
+
+
+def _incident_state(value: str) -> ImpactState:
+    allowed = ("DOWN", "DEGRADED", "AT_RISK")
+    if value.upper() not in allowed:
+        errors.print(f"[red]invalid incident state {value!r}; use one of: {', '.join(allowed)}[/]")
+        raise typer.Exit(1)
+    return ImpactState[value.upper()]
+
+
+@app.command()
+def show(
+    ci: Annotated[str, typer.Argument(help="A CI by key, name, serial, MAC or IP address.")],
+    depth: Annotated[int, typer.Option(min=0, max=10, help="Also list CIs up to this many steps away.")] = 0,
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a CI with its identifiers, attributes and relationships."""
+    settings = _settings(store)
+    graph_store = _open(settings)
+    try:
+        record = _resolve(graph_store, ci)
+        relationships = graph_store.relationships(record.key, direction=Direction.BOTH)
+        neighbours = (
+            graph_store.neighbours(record.key, depth=depth, direction=Direction.BOTH) if depth else []
+        )
+    finally:
+        graph_store.close()
+    if json_output:
+        document = {
+            "ci": record.model_dump(mode="json"),
+            "relationships": [rel.model_dump(mode="json") for rel in relationships],
+            "neighbours": [
+                {"key": n.ci.key, "class": n.ci.ci_class, "name": n.ci.name, "distance": n.distance}
+                for n in neighbours
+            ],
+        }
+        print(json.dumps(document, indent=1))
+    else:
+        render_ci(console, record, relationships, neighbours)
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from cmdb.graphql.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="A unique name for the token, e.g. the tool that uses it.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role the token holds; repeat for more.")],
+    actor: Annotated[str | None, typer.Option(help="Actor written into history; default NAME.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Create an API token and print it once; only its hash is stored."""
+    from cmdb.auth import create_token
+
+    settings = _settings(store)
+    graph_store = _open(settings)
+    try:
+        token = create_token(store=graph_store, name=name, actor=actor or name, roles=role)
+    except ValueError as error:
+        errors.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        graph_store.close()
+    print(token)
+
+
+@app.callback()
+def _configure(
+    log_level: Annotated[str | None, typer.Option(help="Logging level; default CMDB_LOG_LEVEL.")] = None,
+) -> None:
+    logging.basicConfig(
+        level=(log_level or Settings().log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    app()
