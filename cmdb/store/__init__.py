@@ -1,0 +1,52 @@
+"""Stores of the CI graph, opened by URL.
+
+``open_store`` picks the store from the URL scheme. Each scheme maps to an opener in
+``_OPENERS``; a new store is added by writing its opener and registering its schemes there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from cmdb.store.base import GraphStore
+from cmdb.store.sqlite import SQLiteStore
+
+ACCEPTED_FORMS = "sqlite:///PATH (relative) or sqlite:////ABSOLUTE/PATH"
+
+
+def _open_sqlite(url: str) -> GraphStore:
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        raise ValueError(f"invalid SQLite store URL {_redact(url)!r}; use {ACCEPTED_FORMS}, naming a file")
+    return SQLiteStore(path)
+
+
+# URL scheme -> opener. Neo4j (neo4j://, bolt://) registers here once its store exists.
+_OPENERS: dict[str, Callable[[str], GraphStore]] = {
+    "sqlite": _open_sqlite,
+}
+
+
+def _redact(url: str) -> str:
+    """Return ``url`` with any password replaced, so it can go into a message or a log line."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def open_store(url: str) -> GraphStore:
+    """Open the store that ``url`` names; raise ValueError for a scheme no store handles."""
+    scheme, separator, _ = url.partition("://")
+    opener = _OPENERS.get(scheme.lower()) if separator else None
+    if opener is None:
+        raise ValueError(f"unsupported store URL {_redact(url)!r}; use {ACCEPTED_FORMS}")
+    return opener(url)
+
+
+__all__ = ["GraphStore", "SQLiteStore", "open_store"]
