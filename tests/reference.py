@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cmdb.impact import ImpactRequest, ImpactState, Mode
-from cmdb.model import RELATIONSHIP_TYPES, CIInput, Flow, RelationshipInput
+from cmdb.model import RELATIONSHIP_TYPES, CIInput, Flow, RelationshipInput, impact_strength
+from cmdb.store.base import ImpactClosure, ImpactContext, ImpactEdge, ImpactNode
 
 HOSPITAL_DIR = Path(__file__).parent / "data" / "hospital-small"
 
@@ -108,3 +109,34 @@ def without_paths(answer: dict[str, Any]) -> dict[str, Any]:
         for key, entry in answer["impacted"].items()
     }
     return stripped
+
+
+def hospital_closure() -> tuple[ImpactClosure, ImpactContext]:
+    """Build the whole hospital as one closure, the way a store would return it, with its context."""
+    cis, relationships = load_hospital()
+    nodes = {
+        ci.key: ImpactNode(
+            ci.key, ci.ci_class, ci.name, ci.status, ci.criticality, tuple(ci.tags), ci.attributes
+        )
+        for ci in cis
+    }
+    edges: list[ImpactEdge] = []
+    links: dict[str, dict[str, list[str]]] = {"LOCATED_IN": {}, "MANAGED_BY": {}, "OWNED_BY": {}}
+    for rel in relationships:
+        flow = RELATIONSHIP_TYPES[rel.type].flow
+        strength = impact_strength(rel.type, rel.properties.get("strength"))
+        if flow is Flow.TARGET_TO_SOURCE:
+            edges.append(ImpactEdge(rel.target, rel.source, rel.type, strength))
+        elif flow is not Flow.NONE:
+            edges.append(ImpactEdge(rel.source, rel.target, rel.type, strength))
+        else:
+            links[rel.type].setdefault(rel.source, []).append(rel.target)
+    notify_teams = [node for node in nodes.values() if node.attributes.get("notify_for_tags")]
+    context = ImpactContext(
+        located_in=links["LOCATED_IN"],
+        managed_by=links["MANAGED_BY"],
+        owned_by=links["OWNED_BY"],
+        notify_teams=notify_teams,
+        nodes=nodes,
+    )
+    return ImpactClosure(nodes=nodes, edges=edges), context

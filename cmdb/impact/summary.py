@@ -24,11 +24,7 @@ def impact_level(impacted: list[tuple[str, str, ImpactState]]) -> int:
     for ci_class, criticality, state in impacted:
         if criticality == Criticality.LIFE_CRITICAL and state is ImpactState.DOWN:
             return 1
-        if (
-            ci_class == "Service"
-            and criticality == Criticality.PATIENT_CARE
-            and state is ImpactState.DOWN
-        ):
+        if ci_class == "Service" and criticality == Criticality.PATIENT_CARE and state is ImpactState.DOWN:
             return 1
         if (criticality == Criticality.LIFE_CRITICAL and state is ImpactState.DEGRADED) or (
             criticality == Criticality.PATIENT_CARE and state in _BROKEN
@@ -103,7 +99,7 @@ def _locations(impacted: list[ImpactedCI], context: ImpactContext) -> dict[str, 
         if ci.ci_class == "Location":
             continue
         life_critical = 1 if ci.criticality == Criticality.LIFE_CRITICAL else 0
-        for location in _locations_above(ci.key, context):
+        for location in locations_above(ci.key, context):
             entry = counts.setdefault(location, [0, 0])
             entry[0] += 1
             entry[1] += life_critical
@@ -113,7 +109,7 @@ def _locations(impacted: list[ImpactedCI], context: ImpactContext) -> dict[str, 
     }
 
 
-def _locations_above(key: str, context: ImpactContext) -> set[str]:
+def locations_above(key: str, context: ImpactContext) -> set[str]:
     """Return every active Location that holds ``key`` directly or up its LOCATED_IN chain."""
     found: set[str] = set()
     pending = list(context.located_in.get(key, ()))
@@ -151,23 +147,15 @@ def _stakeholders(
 
 
 def _roles_for(ci: ImpactedCI, closure: ImpactClosure, context: ImpactContext) -> set[str]:
-    roles = {
-        team for team in context.managed_by.get(ci.key, ()) if _is_active(team, "Team", context)
-    }
+    roles = {team for team in context.managed_by.get(ci.key, ()) if _is_active(team, "Team", context)}
     if ci.ci_class == "Service":
         roles |= {
-            dept
-            for dept in context.owned_by.get(ci.key, ())
-            if _is_active(dept, "Department", context)
+            dept for dept in context.owned_by.get(ci.key, ()) if _is_active(dept, "Department", context)
         }
         tags = set(closure.nodes[ci.key].tags)
         for team in context.notify_teams:
             notify = team.attributes.get("notify_for_tags", [])
-            if (
-                team.status not in INACTIVE_STATUSES
-                and isinstance(notify, list)
-                and tags & set(notify)
-            ):
+            if team.status not in INACTIVE_STATUSES and isinstance(notify, list) and tags & set(notify):
                 roles.add(team.key)
     return roles
 

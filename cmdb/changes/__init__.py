@@ -1,0 +1,1 @@
+"""Change management: freeze windows, conflicts, approvals and rollback scope."""
