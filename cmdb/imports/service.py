@@ -1,0 +1,356 @@
+"""The import runner: detect the format, parse every file, then write CIs and relationships in batches.
+
+Nothing is written until every file has parsed, so a malformed file raises
+``ImportFileError`` and leaves the store as it was. Rows that fail validation,
+name a missing CI or repeat an earlier row are rejected one by one while the
+rest is written, one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from cmdb.imports import app_graph, fhir, native
+from cmdb.imports.fhir_mapping import merge_channels
+from cmdb.imports.models import (
+    ChannelRow,
+    CIRow,
+    ImportCounts,
+    ImportFileError,
+    ImportFormat,
+    ImportProgress,
+    ImportReport,
+    ParsedImport,
+    ProgressCallback,
+    RejectedRow,
+    RelationshipRow,
+)
+from cmdb.imports.rows import read_text, relationship_label
+from cmdb.model import ChangeContext, CIInput, CIRecord, Origin
+from cmdb.store.base import GraphStore, UpsertResult
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+# Rejected rows logged one by one before the rest are only counted.
+MAX_LOGGED_REJECTIONS = 20
+
+
+def import_file(
+    *,
+    store: GraphStore,
+    path: Path | str,
+    format: ImportFormat | str | None = None,
+    context: ChangeContext,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+    key_prefix: str | None = None,
+) -> ImportReport:
+    """Import the file or folder at ``path`` into ``store`` and return what was written and rejected.
+
+    ``format`` is detected when None. ``key_prefix`` applies to app-graph
+    imports only (default: the file name and a dash). Every write is recorded
+    with origin ``import``, whatever the origin of ``context``.
+    Raise ImportFileError, with nothing written, when a file cannot be parsed.
+    """
+    if batch_size < 1:
+        raise ValueError(f"invalid batch size {batch_size}; use 1 or more")
+    path = Path(path)
+    import_format = detect_format(path) if format is None else _format(format)
+    logger.info("import of %s started: format %s", path, import_format.value)
+
+    parsed = parse_path(path, import_format, key_prefix=key_prefix)
+    if parsed.channels:
+        attach_channels(parsed, store)
+    report = write_rows(
+        store=store,
+        parsed=parsed,
+        import_format=import_format,
+        context=dataclasses.replace(context, origin=Origin.IMPORT),
+        batch_size=batch_size,
+        progress=progress,
+    )
+    _log_rejections(report)
+    logger.info(
+        "import of %s finished: CIs %d added, %d updated, %d unchanged, %d rejected;"
+        " relationships %d added, %d updated, %d unchanged, %d rejected; %d resources skipped",
+        path,
+        report.cis.added,
+        report.cis.updated,
+        report.cis.unchanged,
+        report.cis.rejected,
+        report.relationships.added,
+        report.relationships.updated,
+        report.relationships.unchanged,
+        report.relationships.rejected,
+        len(report.skipped),
+    )
+    return report
+
+
+def _format(value: ImportFormat | str) -> ImportFormat:
+    try:
+        return ImportFormat(value)
+    except ValueError:
+        known = ", ".join(f.value for f in ImportFormat)
+        raise ValueError(f"unknown import format {value!r}; use one of: {known}") from None
+
+
+def detect_format(path: Path) -> ImportFormat:
+    """Return the format of the file or folder at ``path``; raise ImportFileError when none fits.
+
+    A folder holding ``cis.csv`` is native CSV, any other folder FHIR. A JSON
+    file is native when its ``format`` is ``cmdb/v1`` and FHIR when it has a
+    ``resourceType``; an XML file is FHIR; a CSV file is told by its header.
+    """
+    if path.is_dir():
+        return ImportFormat.NATIVE_CSV if (path / native.CIS_CSV).is_file() else ImportFormat.FHIR
+    if not path.is_file():
+        raise ImportFileError(str(path), "file not found; check the path")
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        return ImportFormat.FHIR
+    if suffix == ".json":
+        return _json_format(path)
+    if suffix == ".csv":
+        return _csv_format(path)
+    raise ImportFileError(
+        str(path),
+        f"unknown file type {suffix or '(no extension)'!r}; use .json, .xml or .csv, or pass a format",
+    )
+
+
+def _json_format(path: Path) -> ImportFormat:
+    text = read_text(path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ImportFileError(
+            str(path),
+            f"invalid JSON: {error.msg}; fix the syntax there",
+            line=error.lineno,
+            column=error.colno,
+        ) from error
+    if isinstance(document, dict) and document.get("format") == native.FORMAT_TAG:
+        return ImportFormat.NATIVE
+    if isinstance(document, dict) and "resourceType" in document:
+        return ImportFormat.FHIR
+    raise ImportFileError(
+        str(path),
+        f'unknown JSON document: set "format": "{native.FORMAT_TAG}" for the native format,'
+        " or give a FHIR resource with its resourceType",
+    )
+
+
+def _csv_format(path: Path) -> ImportFormat:
+    first_line = read_text(path).split("\n", 1)[0]
+    header = [name.strip() for name in next(csv.reader([first_line]), [])]
+    if app_graph.is_app_graph_header(header):
+        return ImportFormat.APP_GRAPH
+    if "id" in header or "source" in header:
+        return ImportFormat.NATIVE_CSV
+    raise ImportFileError(
+        str(path),
+        f"unknown CSV header {','.join(header)!r}; native CSV starts with id,class,name or"
+        " source,type,target, a call graph with caller,callee,kind or caller,caller_kind,callee,callee_kind",
+        line=1,
+    )
+
+
+def parse_path(path: Path, import_format: ImportFormat, *, key_prefix: str | None = None) -> ParsedImport:
+    """Read and parse everything at ``path`` in ``import_format``; nothing is written."""
+    if import_format is ImportFormat.NATIVE:
+        return native.read_json(path)
+    if import_format is ImportFormat.NATIVE_CSV:
+        return native.read_csv(path)
+    if import_format is ImportFormat.APP_GRAPH:
+        return app_graph.read_csv(path, key_prefix=key_prefix)
+    return fhir.read_path(path)
+
+
+def attach_channels(parsed: ParsedImport, store: GraphStore) -> None:
+    """List each DeviceMetric row on its source device, in this import or else in the store.
+
+    Channels already stored on a device are kept, and a metric with the same
+    id replaces its entry; a metric whose device is found nowhere is rejected.
+    """
+    by_device: dict[str, list[ChannelRow]] = {}
+    for channel_row in parsed.channels:
+        by_device.setdefault(channel_row.device_key, []).append(channel_row)
+    imported = {row.ci.key: index for index, row in enumerate(parsed.cis)}
+    device_keys = set(by_device) | {row.ci.key for row in parsed.cis if row.ci.ci_class == "MedicalDevice"}
+    stored = store.get_cis(device_keys)
+
+    for index, row in enumerate(parsed.cis):
+        if row.ci.ci_class != "MedicalDevice":
+            continue
+        new = [channel_row.channel for channel_row in by_device.get(row.ci.key, [])]
+        record = stored.get(row.ci.key)
+        existing = list(record.attributes.get("channels") or []) if record is not None else []
+        if new or existing:
+            parsed.cis[index] = CIRow(row.ref, _with_channels(row.ci, merge_channels(existing, new)))
+
+    for device_key, channel_rows in by_device.items():
+        if device_key in imported:
+            continue
+        record = stored.get(device_key)
+        if record is None or record.ci_class != "MedicalDevice":
+            for channel_row in channel_rows:
+                what = (
+                    "is neither in this import nor in the store" if record is None else "is no MedicalDevice"
+                )
+                reason = (
+                    f"DeviceMetric source {channel_row.device_reference} (CI {device_key!r}) {what};"
+                    " import the device first or fix DeviceMetric.source"
+                )
+                parsed.rejected.append(RejectedRow("ci", channel_row.ref, device_key, reason))
+            continue
+        existing = list(record.attributes.get("channels") or [])
+        merged = merge_channels(existing, [channel_row.channel for channel_row in channel_rows])
+        parsed.cis.append(CIRow(channel_rows[0].ref, _with_channels(_input_from_record(record), merged)))
+
+
+def _input_from_record(record: CIRecord) -> CIInput:
+    """Return ``record`` as an update that fails if the CI changes before it is written."""
+    return CIInput(
+        key=record.key,
+        ci_class=record.ci_class,
+        name=record.name,
+        status=record.status,
+        criticality=record.criticality,
+        identifiers=record.identifiers,
+        attributes=record.attributes,
+        tags=record.tags,
+        version=record.version,
+    )
+
+
+def _with_channels(ci: CIInput, channels: list[dict[str, str]]) -> CIInput:
+    data = ci.model_dump()
+    data["attributes"] = {**ci.attributes, "channels": channels}
+    return CIInput.model_validate(data)
+
+
+def write_rows(
+    *,
+    store: GraphStore,
+    parsed: ParsedImport,
+    import_format: ImportFormat,
+    context: ChangeContext,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Write the CI rows, then the relationship rows whose CIs exist, in batches; return the report."""
+    report = ImportReport(format=import_format, files=list(parsed.files), skipped=list(parsed.skipped))
+    for rejected in parsed.rejected:
+        _reject(report, rejected)
+
+    rejected_cis: dict[str, RejectedRow] = {}
+    for rejected in report.rejected:
+        if rejected.entity == "ci" and rejected.key:
+            rejected_cis.setdefault(rejected.key, rejected)
+    written: set[str] = set()
+    for start in range(0, len(parsed.cis), batch_size):
+        batch = parsed.cis[start : start + batch_size]
+        result = store.upsert_cis([row.ci for row in batch], context=context, strict=False)
+        failed = _count(report, report.cis, result, batch, "ci")
+        for row_index, row in enumerate(batch):
+            if row_index in failed:
+                rejected_cis.setdefault(row.ci.key, failed[row_index])
+            else:
+                written.add(row.ci.key)
+        if progress is not None:
+            progress(ImportProgress("cis", start + len(batch), len(parsed.cis)))
+
+    accepted = _check_endpoints(report, parsed.relationships, store, written, rejected_cis)
+    for start in range(0, len(accepted), batch_size):
+        rel_batch = accepted[start : start + batch_size]
+        result = store.upsert_relationships(
+            [row.relationship for row in rel_batch], context=context, strict=False
+        )
+        _count(report, report.relationships, result, rel_batch, "relationship")
+        if progress is not None:
+            progress(ImportProgress("relationships", start + len(rel_batch), len(accepted)))
+    return report
+
+
+def _reject(report: ImportReport, rejected: RejectedRow) -> None:
+    report.rejected.append(rejected)
+    counts = report.relationships if rejected.entity == "relationship" else report.cis
+    counts.rejected += 1
+
+
+def _count(
+    report: ImportReport,
+    counts: ImportCounts,
+    result: UpsertResult,
+    batch: Sequence[CIRow] | Sequence[RelationshipRow],
+    entity: str,
+) -> dict[int, RejectedRow]:
+    """Add a store result to ``counts``; turn each store RowError into a rejection naming the file row."""
+    counts.added += result.added
+    counts.updated += result.updated
+    counts.unchanged += result.unchanged
+    failed: dict[int, RejectedRow] = {}
+    for error in result.rejected:
+        rejected = RejectedRow(entity, batch[error.index].ref, error.key, error.message)
+        failed[error.index] = rejected
+        _reject(report, rejected)
+    return failed
+
+
+def _check_endpoints(
+    report: ImportReport,
+    rows: list[RelationshipRow],
+    store: GraphStore,
+    written: set[str],
+    rejected_cis: dict[str, RejectedRow],
+) -> list[RelationshipRow]:
+    """Return the rows whose source and target exist; reject the others, naming the missing CI."""
+    elsewhere = {key for row in rows for key in (row.relationship.source, row.relationship.target)} - written
+    present = set(written)
+    if elsewhere:
+        present |= set(store.get_cis(elsewhere))
+    accepted: list[RelationshipRow] = []
+    for row in rows:
+        missing = [
+            (end, key)
+            for end, key in (("source", row.relationship.source), ("target", row.relationship.target))
+            if key not in present
+        ]
+        if not missing:
+            accepted.append(row)
+            continue
+        end, key = missing[0]
+        named = f"{row.references[key]} (CI {key!r})" if key in row.references else f"CI {key!r}"
+        if key in rejected_cis:
+            reason = (
+                f"{relationship_label(row)}: the {end} {named} was rejected at"
+                f" {rejected_cis[key].ref}; fix that row first"
+            )
+        else:
+            reason = (
+                f"{relationship_label(row)}: the {end} {named} is neither in this import nor in the store;"
+                " add the CI to the import or fix the reference"
+            )
+        _reject(report, RejectedRow("relationship", row.ref, relationship_label(row), reason))
+    return accepted
+
+
+def _log_rejections(report: ImportReport) -> None:
+    for rejected in report.rejected[:MAX_LOGGED_REJECTIONS]:
+        logger.warning("rejected %s row %s: %s", rejected.entity, rejected.ref, rejected.reason)
+    if len(report.rejected) > MAX_LOGGED_REJECTIONS:
+        logger.warning(
+            "%d more rows rejected; the import report lists them all",
+            len(report.rejected) - MAX_LOGGED_REJECTIONS,
+        )
+    for skipped in report.skipped[:MAX_LOGGED_REJECTIONS]:
+        logger.warning("skipped %s: %s", skipped.ref, skipped.reason)
+    if len(report.skipped) > MAX_LOGGED_REJECTIONS:
+        logger.warning("%d more resources skipped", len(report.skipped) - MAX_LOGGED_REJECTIONS)
