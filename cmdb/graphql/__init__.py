@@ -1,0 +1,1 @@
+"""The GraphQL API: schema, resolvers, data loaders and query limits."""

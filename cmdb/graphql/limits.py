@@ -1,0 +1,217 @@
+"""Query limits: depth, aliases, tokens, and an estimate of the cost of the traversals a query asks for.
+
+The cost estimate adds up the cost of every expensive field, multiplied by
+the number of items of every list field it is nested in: a neighbours field
+inside cis(first: 500) is counted 500 times. Page sizes and depths are read
+from the arguments (variables included); the sizes of unpaginated traversals
+and the cost of an impact analysis are fixed estimates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from cmdb.settings import Settings
+from cmdb.store.base import MAX_NEIGHBOUR_DEPTH, MAX_PAGE_SIZE
+
+# NOTE: these are estimates of a hospital graph's fan-out, not measured bounds.
+NEIGHBOURS_PER_STEP = 20
+RELATIONSHIPS_PER_CI = 20
+PATH_LENGTH = 10
+# An impact analysis loads a closure of the graph, which costs as much as a large page of traversals.
+IMPACT_COST = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCost:
+    """Estimated cost of one evaluation of a field, and the items it returns.
+
+    Fields nested inside are evaluated once per item.
+    """
+
+    cost: int
+    items: int
+
+
+def _int_argument(arguments: Mapping[str, Any], name: str, default: int, maximum: int) -> int:
+    value = arguments.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        # A variable left unset or of the wrong type: assume the worst the field allows.
+        return maximum
+    return max(0, min(value, maximum))
+
+
+def _page(arguments: Mapping[str, Any]) -> FieldCost:
+    first = _int_argument(arguments, "first", 50, MAX_PAGE_SIZE)
+    return FieldCost(cost=first, items=first)
+
+
+def _neighbours(arguments: Mapping[str, Any]) -> FieldCost:
+    depth = _int_argument(arguments, "depth", 1, MAX_NEIGHBOUR_DEPTH)
+    reached = NEIGHBOURS_PER_STEP * depth
+    return FieldCost(cost=reached, items=reached)
+
+
+# Fields that return lists of unbounded size or run traversals, by (parent type, field).
+FIELD_COSTS: dict[tuple[str, str], Callable[[Mapping[str, Any]], FieldCost]] = {
+    ("Query", "cis"): _page,
+    ("Query", "impact"): lambda _: FieldCost(cost=IMPACT_COST, items=1),
+    ("CI", "neighbours"): _neighbours,
+    ("CI", "relationships"): lambda _: FieldCost(cost=RELATIONSHIPS_PER_CI, items=RELATIONSHIPS_PER_CI),
+    ("ImpactReport", "impacted"): _page,
+    ("ImpactedCI", "pathCIs"): lambda _: FieldCost(cost=PATH_LENGTH, items=PATH_LENGTH),
+}
+
+
+class CostEstimator:
+    """Walks an operation's selections with the schema's types and sums the estimated cost."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def operation_cost(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        return self._selection_cost(operation.selection_set, root, 1, frozenset())
+
+    def _selection_cost(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType,
+        multiplier: int,
+        visited: frozenset[str],
+    ) -> int:
+        cost = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                cost += self._field_cost(selection, parent, multiplier, visited)
+            elif isinstance(selection, InlineFragmentNode):
+                inner = (
+                    self._type_named(selection.type_condition.name.value)
+                    if selection.type_condition
+                    else None
+                )
+                cost += self._selection_cost(selection.selection_set, inner or parent, multiplier, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in visited:
+                    continue
+                inner = self._type_named(fragment.type_condition.name.value)
+                cost += self._selection_cost(
+                    fragment.selection_set, inner or parent, multiplier, visited | {name}
+                )
+        return cost
+
+    def _field_cost(
+        self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, visited: frozenset[str]
+    ) -> int:
+        if not isinstance(parent, GraphQLObjectType):
+            return 0
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return 0
+        estimate = FIELD_COSTS.get((parent.name, node.name.value))
+        items = 1
+        cost = 0
+        if estimate is not None:
+            arguments = {
+                argument.name.value: value_from_ast_untyped(argument.value, dict(self.variables))
+                for argument in node.arguments or ()
+            }
+            field_cost = estimate(arguments)
+            items = field_cost.items
+            cost = multiplier * field_cost.cost
+        if node.selection_set is not None:
+            child_type = get_named_type(definition.type)
+            cost += self._selection_cost(node.selection_set, child_type, multiplier * items, visited)
+        return cost
+
+    def _type_named(self, name: str) -> GraphQLNamedType | None:
+        return self.schema.get_type(name)
+
+
+def cost_rule(max_cost: int, variables: Mapping[str, Any]) -> type[ValidationRule]:
+    """Return a validation rule that rejects an operation whose estimated cost exceeds ``max_cost``."""
+
+    class TraversalCostRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            document = context.document
+            fragments = {
+                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            estimator = CostEstimator(context.schema, fragments, variables)
+            for definition in document.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                cost = estimator.operation_cost(definition)
+                if cost > max_cost:
+                    name = definition.name.value if definition.name else "the query"
+                    context.report_error(
+                        GraphQLError(
+                            f"estimated traversal cost {cost} of {name} exceeds the limit of {max_cost};"
+                            " lower first or neighbours depth, or split the query",
+                            definition,
+                        )
+                    )
+
+    return TraversalCostRule
+
+
+class TraversalCostLimiter(SchemaExtension):
+    """Add the traversal cost rule, bound to the request's variables, to the validation rules."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_operation(self) -> Iterator[None]:
+        variables = self.execution_context.variables or {}
+        self.execution_context.validation_rules = (
+            *self.execution_context.validation_rules,
+            cost_rule(self.max_cost, variables),
+        )
+        yield
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Return factories of the limit extensions, so each request gets fresh instances."""
+    return [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: TraversalCostLimiter(max_cost=settings.max_traversal_cost),
+    ]
