@@ -33,6 +33,8 @@ from cmdb.store.sqlite_rows import (
     relationship_record,
 )
 
+_STRENGTHS: dict[str | None, Strength] = {s.value: s for s in Strength}
+
 
 def check_types(types: Sequence[str]) -> list[str]:
     """Return ``types`` sorted and de-duplicated; raise ValueError naming an unknown type."""
@@ -98,8 +100,10 @@ def neighbours(
     type_clause = f" AND r.type IN ({placeholders(len(type_list))})" if type_list else ""
     steps: list[str] = []
     params: list[object] = [start]
-    # The depth column lets a CI appear once per depth, at most MAX_NEIGHBOUR_DEPTH times,
-    # which bounds the work; the outer query keeps each CI's smallest depth.
+    # The depth column lets a CI appear once per depth, so the work is bounded by
+    # depth x (CIs + relationships reached), and the outer query keeps each CI's smallest depth.
+    # NOTE: at depth 10 on a graph of 100k CIs where nearly everything is connected this takes
+    # many seconds, so callers should bound the depth or the cost of such requests.
     if direction in (Direction.OUTGOING, Direction.BOTH):
         steps.append(
             "SELECT r.target_id, reach.depth + 1 FROM reach JOIN relationship r"
@@ -166,7 +170,7 @@ def impact_closure(conn: sqlite3.Connection, roots: Iterable[str]) -> ImpactClos
             source=keys[from_id],
             target=keys[to_id],
             type=rel_type,
-            strength=Strength(strength) if strength is not None else None,
+            strength=_STRENGTHS.get(strength),
         )
         for from_id, to_id, rel_type, strength in conn.execute(
             "SELECT e.from_id, e.to_id, e.type, e.strength FROM temp.scratch_id a"
