@@ -149,7 +149,7 @@ def _check_type(resource_type: str, ref: RowRef, into: ReadResult) -> bool:
     supported = ", ".join(SUPPORTED_TYPES)
     try:
         get_fhir_model_class(resource_type)
-    except KeyError:
+    except ValueError:  # fhir.resources 8.3 raises ValueError for a name that is no FHIR model
         into.parsed.rejected.append(
             RejectedRow(
                 "ci", ref, "", f"unknown FHIR resource type {resource_type!r}; use one of: {supported}"

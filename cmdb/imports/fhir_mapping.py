@@ -1,4 +1,4 @@
-"""How FHIR R4 resources map to CIs, relationships and device channels. Pure functions.
+"""Mapping of FHIR R4 resources to CIs, relationships and device channels, as pure functions.
 
 | resource | CI class | relationships |
 |---|---|---|

@@ -44,7 +44,7 @@ class ImportFileError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RowRef:
-    """Where a row comes from: a CSV or XML line, or a JSON array and index, and the row's id."""
+    """The place of a row in its file (a CSV or XML line, or a JSON array and index) and the row's id."""
 
     file: str
     line: int | None = None
@@ -158,13 +158,27 @@ class ImportReport:
     """The outcome of one import: counts per kind, rejected rows and skipped resources."""
 
     format: ImportFormat
+    path: str
     files: list[str]
     cis: ImportCounts = field(default_factory=ImportCounts)
     relationships: ImportCounts = field(default_factory=ImportCounts)
     rejected: list[RejectedRow] = field(default_factory=list)
     skipped: list[RejectedRow] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def summary(self) -> str:
+        """Return the counts as one line, e.g. for the command line."""
+        cis, relationships = self.cis, self.relationships
+        line = (
+            f"CIs {cis.added} added, {cis.updated} updated, {cis.unchanged} unchanged,"
+            f" {cis.rejected} rejected;"
+            f" relationships {relationships.added} added, {relationships.updated} updated,"
+            f" {relationships.unchanged} unchanged, {relationships.rejected} rejected"
+        )
+        if self.skipped:
+            line += f"; {len(self.skipped)} resources skipped"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data for the CLI and the API."""
 
         def counts(c: ImportCounts) -> dict[str, int]:
@@ -191,6 +205,7 @@ class ImportReport:
 
         return {
             "format": self.format.value,
+            "path": self.path,
             "files": list(self.files),
             "cis": counts(self.cis),
             "relationships": counts(self.relationships),

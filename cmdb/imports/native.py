@@ -10,12 +10,15 @@ JSON (``format`` must be ``cmdb/v1``)::
 CSV, two files in one folder, each with a header line:
 
 ``cis.csv``
-    ``id`` (required; becomes the CI key), ``class`` (required, a CI class such as
-    MedicalDevice), ``name`` (required), ``criticality`` and ``status`` (empty
-    means administrative and in_service), ``attributes`` and ``identifiers``
-    (a JSON object in the cell, e.g. ``{"kind": "room"}``; empty means none),
-    ``tags`` (tags separated by ``;``). Only ``id``, ``class`` and ``name`` must
-    be present as columns.
+    - ``id``: required, becomes the CI key.
+    - ``class``: required, a CI class such as MedicalDevice.
+    - ``name``: required.
+    - ``criticality`` and ``status``: an empty cell means administrative and in_service.
+    - ``attributes`` and ``identifiers``: a JSON object in the cell, e.g. ``{"kind": "room"}``.
+      An empty cell means none.
+    - ``tags``: tags separated by ``;``.
+
+    Only the ``id``, ``class`` and ``name`` columns must be present.
 ``relationships.csv``
     ``source``, ``type``, ``target`` (required) and ``properties`` (a JSON
     object in the cell, e.g. ``{"strength": "soft"}``).

@@ -142,8 +142,8 @@ def csv_rows(text: str, file: str) -> tuple[list[str], Iterator[tuple[int, list[
     """Return the header of CSV ``text`` and an iterator of (first line number, cells) per row.
 
     Blank lines are skipped. A quoting error raises ImportFileError at the line
-    where the reader stopped; rows read before it are still yielded, so call
-    ``list`` on the iterator before writing anything.
+    where the reader stopped. Rows before it are still yielded, so call ``list``
+    on the iterator before writing anything.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:

@@ -65,31 +65,19 @@ def import_file(
     logger.info("import of %s started: format %s", path, import_format.value)
 
     parsed = parse_path(path, import_format, key_prefix=key_prefix)
-    if parsed.channels:
+    if import_format is ImportFormat.FHIR:
         attach_channels(parsed, store)
     report = write_rows(
         store=store,
         parsed=parsed,
         import_format=import_format,
+        path=path,
         context=dataclasses.replace(context, origin=Origin.IMPORT),
         batch_size=batch_size,
         progress=progress,
     )
     _log_rejections(report)
-    logger.info(
-        "import of %s finished: CIs %d added, %d updated, %d unchanged, %d rejected;"
-        " relationships %d added, %d updated, %d unchanged, %d rejected; %d resources skipped",
-        path,
-        report.cis.added,
-        report.cis.updated,
-        report.cis.unchanged,
-        report.cis.rejected,
-        report.relationships.added,
-        report.relationships.updated,
-        report.relationships.unchanged,
-        report.relationships.rejected,
-        len(report.skipped),
-    )
+    logger.info("import of %s finished: %s", path, report.summary())
     return report
 
 
@@ -106,7 +94,7 @@ def detect_format(path: Path) -> ImportFormat:
 
     A folder holding ``cis.csv`` is native CSV, any other folder FHIR. A JSON
     file is native when its ``format`` is ``cmdb/v1`` and FHIR when it has a
-    ``resourceType``; an XML file is FHIR; a CSV file is told by its header.
+    ``resourceType``. An XML file is FHIR, and a CSV file is recognized by its header.
     """
     if path.is_dir():
         return ImportFormat.NATIVE_CSV if (path / native.CIS_CSV).is_file() else ImportFormat.FHIR
@@ -176,8 +164,8 @@ def parse_path(path: Path, import_format: ImportFormat, *, key_prefix: str | Non
 def attach_channels(parsed: ParsedImport, store: GraphStore) -> None:
     """List each DeviceMetric row on its source device, in this import or else in the store.
 
-    Channels already stored on a device are kept, and a metric with the same
-    id replaces its entry; a metric whose device is found nowhere is rejected.
+    Channels already stored on a device are kept, and a metric with the same id
+    replaces its entry. A metric whose device is in neither place is rejected.
     """
     by_device: dict[str, list[ChannelRow]] = {}
     for channel_row in parsed.channels:
@@ -201,11 +189,11 @@ def attach_channels(parsed: ParsedImport, store: GraphStore) -> None:
         record = stored.get(device_key)
         if record is None or record.ci_class != "MedicalDevice":
             for channel_row in channel_rows:
-                what = (
+                problem = (
                     "is neither in this import nor in the store" if record is None else "is no MedicalDevice"
                 )
                 reason = (
-                    f"DeviceMetric source {channel_row.device_reference} (CI {device_key!r}) {what};"
+                    f"DeviceMetric source {channel_row.device_reference} (CI {device_key!r}) {problem};"
                     " import the device first or fix DeviceMetric.source"
                 )
                 parsed.rejected.append(RejectedRow("ci", channel_row.ref, device_key, reason))
@@ -241,12 +229,15 @@ def write_rows(
     store: GraphStore,
     parsed: ParsedImport,
     import_format: ImportFormat,
+    path: Path,
     context: ChangeContext,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Write the CI rows, then the relationship rows whose CIs exist, in batches; return the report."""
-    report = ImportReport(format=import_format, files=list(parsed.files), skipped=list(parsed.skipped))
+    report = ImportReport(
+        format=import_format, path=str(path), files=list(parsed.files), skipped=list(parsed.skipped)
+    )
     for rejected in parsed.rejected:
         _reject(report, rejected)
 
