@@ -1,9 +1,9 @@
 """The embedded SQLite store, the default ``GraphStore``.
 
 One connection per thread, WAL so readers do not wait for the writer, and one
-``BEGIN IMMEDIATE`` transaction per write call. Writes from threads of this process are
-also serialised by a lock, so they queue in Python instead of polling SQLite's busy handler;
-other processes are waited for through ``busy_timeout``.
+``BEGIN IMMEDIATE`` transaction per write call. A lock serialises the writes of this
+process's threads, so they queue in Python instead of polling SQLite's busy handler.
+Writers in other processes are waited for through ``busy_timeout``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ class SQLiteStore:
             migrate(self._connection())
         except sqlite3.Error as error:
             self.close()
-            raise StoreError(f"cannot open SQLite store {self.path!r}: {error}") from error
+            raise StoreError(f"failed to open SQLite store {self.path!r}: {error}") from error
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

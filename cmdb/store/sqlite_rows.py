@@ -23,7 +23,7 @@ from cmdb.store.base import ImpactNode
 
 T = TypeVar("T")
 
-# Bound parameters per statement stay well under SQLite's default limit of 32766.
+# Bound parameters per statement stay well under SQLite's default limit (32766 since SQLite 3.32).
 CHUNK_SIZE = 500
 
 INACTIVE = tuple(sorted(s.value for s in INACTIVE_STATUSES))
