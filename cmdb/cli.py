@@ -109,13 +109,19 @@ def demo(
     store: StoreOption = None,
     dataset: Annotated[
         str,
-        typer.Option(help="'generated' for the generated health system, 'reference' for the small reference hospital."),
+        typer.Option(
+            help="'generated' for the generated health system, 'reference' for the small reference hospital."
+        ),
     ] = "generated",
     seed: Annotated[int, typer.Option(help="Seed of the generated hospital.")] = 7,
-    scale: Annotated[int, typer.Option(min=1, help="Size of the generated hospital (1 is a few thousand CIs).")] = 1,
+    scale: Annotated[
+        int, typer.Option(min=1, help="Size of the generated hospital (1 is a few thousand CIs).")
+    ] = 1,
     host: Annotated[str | None, typer.Option(help="Address to listen on; default CMDB_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port; default CMDB_PORT.")] = None,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")
+    ] = True,
 ) -> None:
     """Load a fresh store with a demo hospital, print an admin token, and serve with open reads."""
     from cmdb.auth import create_token
@@ -171,9 +177,9 @@ def import_files(
     json_output: JsonOption = False,
 ) -> None:
     """Import files into the store; rejected rows are listed with their line and reason."""
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
-    from cmdb.imports import ImportFileError, import_file
+    from cmdb.imports import ImportFileError, ImportProgress, import_file
 
     settings = _settings(store)
     graph_store = _open(settings)
@@ -185,14 +191,19 @@ def import_files(
             for path in files:
                 task = progress.add_task(f"importing {path.name}", total=None)
 
-                def advance(done: int, total: int | None, task_id: int = task) -> None:
-                    progress.update(task_id, completed=done, total=total)
+                def advance(step: ImportProgress, task_id: TaskID = task, name: str = path.name) -> None:
+                    progress.update(
+                        task_id,
+                        description=f"{name}: {step.stage}",
+                        completed=step.done,
+                        total=step.total,
+                    )
 
                 try:
                     report = import_file(
                         store=graph_store,
                         path=path,
-                        file_format=file_format,
+                        format=file_format,
                         context=context,
                         batch_size=settings.batch_size,
                         progress=advance,
@@ -221,7 +232,9 @@ def impact(
     mode: Annotated[Mode, typer.Option(help="Mode of the roots given as arguments.")] = Mode.DOWN,
     root: Annotated[list[str] | None, typer.Option(help="A root with its own mode, as CI=MODE.")] = None,
     urgency: Annotated[int, typer.Option(min=1, max=3, help="Urgency 1 (high) to 3 (low).")] = 2,
-    override: Annotated[list[str] | None, typer.Option(help="A CI that stays OK and passes nothing on.")] = None,
+    override: Annotated[
+        list[str] | None, typer.Option(help="A CI that stays OK and passes nothing on.")
+    ] = None,
     open_incident: Annotated[
         list[str] | None,
         typer.Option("--open", help="An open incident as CI=STATE; it counts only toward group quorums."),
@@ -246,9 +259,7 @@ def impact(
             incidents[_resolve(graph_store, text).key] = _incident_state(value)
         overrides = frozenset(_resolve(graph_store, text).key for text in override or [])
         request = ImpactRequest(roots=roots, overrides=overrides, open_incidents=incidents, urgency=urgency)
-        report = analyze(
-            store=graph_store, request=request, matrix=PriorityMatrix(settings.priority_matrix)
-        )
+        report = analyze(store=graph_store, request=request, matrix=PriorityMatrix(settings.priority_matrix))
     finally:
         graph_store.close()
     if json_output:
@@ -338,10 +349,12 @@ def token_create(
 
 @app.callback()
 def _configure(
-    log_level: Annotated[str | None, typer.Option(help="Logging level; default CMDB_LOG_LEVEL.")] = None,
+    log_level: Annotated[
+        str, typer.Option(help="Logging level on standard error: DEBUG, INFO, WARNING or ERROR.")
+    ] = "WARNING",
 ) -> None:
     logging.basicConfig(
-        level=(log_level or Settings().log_level).upper(),
+        level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
