@@ -95,6 +95,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from cmdb.app import create_app
 
+    # A server logs its starts, stops and requests at CMDB_LOG_LEVEL, INFO by default.
+    logging.getLogger().setLevel(settings.log_level.upper())
     graph_store = _open(settings)
     application = create_app(settings=settings, store=graph_store)
     console.print(f"GraphQL at http://{host}:{port}/graphql (store {settings.store})")
