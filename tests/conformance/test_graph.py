@@ -267,3 +267,28 @@ def test_context_nodes_cover_named_cis(placed: GraphStore) -> None:
         "team-clin",
     }
     assert context.nodes["site"].ci_class == "Location"
+
+
+def test_closure_of_diamond_lattice(store: GraphStore, context: ChangeContext) -> None:
+    """Forty layers of two CIs, each depending on both CIs below: 2**40 paths, 80 CIs."""
+    layers = 40
+    store.upsert_cis(
+        [ci(f"n{layer:02d}-{side}") for layer in range(layers) for side in "ab"], context=context
+    )
+    store.upsert_relationships(
+        [
+            rel(f"n{layer + 1:02d}-{upper}", "DEPENDS_ON", f"n{layer:02d}-{lower}")
+            for layer in range(layers - 1)
+            for upper in "ab"
+            for lower in "ab"
+        ],
+        context=context,
+        strict=True,
+    )
+
+    closure = store.impact_closure(["n00-a"])
+    deepest = store.neighbours("n00-a", depth=10, direction=Direction.BOTH)
+
+    assert len(closure.nodes) == 2 * layers - 1
+    assert len(closure.edges) == 4 * (layers - 1) - 2
+    assert max(n.distance for n in deepest) == 10
