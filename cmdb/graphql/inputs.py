@@ -95,7 +95,10 @@ class CIFilterInput:
     criticalities: list[str] | None = None
     statuses: list[str] | None = None
     tag: str | None = None
-    text: str | None = strawberry.field(default=None, description="Text found in the key or name.")
+    text: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive part of the key or name, or an exact serial, MAC, IP or hostname.",
+    )
 
 
 @strawberry.input(name="ImpactRootInput")
