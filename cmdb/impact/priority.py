@@ -23,9 +23,7 @@ class PriorityMatrix:
         for cell, priority in (overrides or {}).items():
             level, urgency = _parse_cell(cell)
             if priority not in PRIORITIES:
-                raise ValueError(
-                    f"invalid priority {priority!r} for cell {cell!r}; use one of P1-P5"
-                )
+                raise ValueError(f"invalid priority {priority!r} for cell {cell!r}; use one of P1-P5")
             self._cells[(level, urgency)] = priority
 
     def priority(self, impact_level: int, urgency: int) -> str:
@@ -41,7 +39,5 @@ def _parse_cell(cell: str) -> tuple[int, int]:
             f"invalid priority matrix cell {cell!r}; write LEVEL,URGENCY such as '2,1'"
         ) from None
     if not (1 <= level <= 4 and 1 <= urgency <= 3):
-        raise ValueError(
-            f"invalid priority matrix cell {cell!r}; impact level is 1-4 and urgency 1-3"
-        )
+        raise ValueError(f"invalid priority matrix cell {cell!r}; impact level is 1-4 and urgency 1-3")
     return level, urgency

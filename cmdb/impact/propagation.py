@@ -78,9 +78,7 @@ class _Graph:
     """Adjacency of the active part of a closure, sorted by key for deterministic paths."""
 
     def __init__(self, closure: ImpactClosure, overrides: frozenset[str]) -> None:
-        active = {
-            key for key, node in closure.nodes.items() if node.status not in INACTIVE_STATUSES
-        }
+        active = {key for key, node in closure.nodes.items() if node.status not in INACTIVE_STATUSES}
         self.carries: dict[str, list[tuple[str, Strength, str]]] = defaultdict(list)
         self.members: dict[str, list[str]] = defaultdict(list)
         self.groups_of: dict[str, list[str]] = defaultdict(list)
@@ -100,9 +98,7 @@ class _Graph:
             members.sort()
         for groups in self.groups_of.values():
             groups.sort()
-        self.min_healthy = {
-            group: _min_healthy(closure.nodes[group].attributes) for group in self.members
-        }
+        self.min_healthy = {group: _min_healthy(closure.nodes[group].attributes) for group in self.members}
         self.active = active
 
 
@@ -157,9 +153,7 @@ def propagate(closure: ImpactClosure, request: ImpactRequest) -> Propagation:
     return Propagation(states=dict(states), reached=reached)
 
 
-def _causal_reach(
-    graph: _Graph, roots: list[str], states: dict[str, ImpactState]
-) -> dict[str, CausalStep]:
+def _causal_reach(graph: _Graph, roots: list[str], states: dict[str, ImpactState]) -> dict[str, CausalStep]:
     """Breadth-first search over causal steps, so each CI's first visit is a shortest chain."""
     reached: dict[str, CausalStep] = {root: CausalStep(None, None, 0) for root in roots}
     queue: deque[str] = deque(roots)
@@ -171,10 +165,7 @@ def _causal_reach(
             if target in reached:
                 continue
             target_state = states[target]
-            if (
-                target_state is not ImpactState.OK
-                and carry(current_state, strength) is target_state
-            ):
+            if target_state is not ImpactState.OK and carry(current_state, strength) is target_state:
                 reached[target] = CausalStep(current, rel_type, distance)
                 queue.append(target)
         for group in graph.groups_of.get(current, ()):

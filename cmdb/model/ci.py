@@ -28,9 +28,7 @@ def normalize_mac(value: str) -> str:
     """Return ``value`` as lower-case colon-separated hex; raise ValueError when it is no MAC."""
     digits = re.sub(r"[\s:.\-]", "", value).lower()
     if not _HEX_MAC.match(digits):
-        raise ValueError(
-            f"invalid MAC address {value!r}; write six hex octets, e.g. 00:1a:2b:3c:4d:5e"
-        )
+        raise ValueError(f"invalid MAC address {value!r}; write six hex octets, e.g. 00:1a:2b:3c:4d:5e")
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
@@ -59,9 +57,7 @@ class Identifiers(BaseModel):
             try:
                 normalized.add(str(ipaddress.ip_address(value.strip())))
             except ValueError:
-                raise ValueError(
-                    f"invalid IP address {value!r}; write an IPv4 or IPv6 address"
-                ) from None
+                raise ValueError(f"invalid IP address {value!r}; write an IPv4 or IPv6 address") from None
         return sorted(normalized)
 
     @field_validator("hostname")
@@ -170,9 +166,7 @@ class RelationshipInput(BaseModel):
                     f" use one of: {', '.join(allowed)}"
                 )
             if RELATIONSHIP_TYPES[self.type].default_strength is None:
-                raise ValueError(
-                    f"relationship type {self.type} carries no strength; remove 'strength'"
-                )
+                raise ValueError(f"relationship type {self.type} carries no strength; remove 'strength'")
         return self
 
     @property

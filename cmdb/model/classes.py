@@ -118,9 +118,7 @@ CI_CLASSES: dict[str, CIClass] = {
             MedicalDeviceAttributes,
         ),
         CIClass("Workstation", "Nursing station PC, workstation on wheels.", WorkstationAttributes),
-        CIClass(
-            "Server", "Physical server: EHR node, interface engine, DB host.", ServerAttributes
-        ),
+        CIClass("Server", "Physical server: EHR node, interface engine, DB host.", ServerAttributes),
         CIClass("VirtualMachine", "A virtual machine on a hypervisor.", ServerAttributes),
         CIClass(
             "NetworkDevice",

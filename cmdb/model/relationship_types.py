@@ -28,9 +28,7 @@ class RelationshipType:
 RELATIONSHIP_TYPES: dict[str, RelationshipType] = {
     rt.name: rt
     for rt in (
-        RelationshipType(
-            "DEPENDS_ON", "The source needs the target.", Flow.TARGET_TO_SOURCE, Strength.HARD
-        ),
+        RelationshipType("DEPENDS_ON", "The source needs the target.", Flow.TARGET_TO_SOURCE, Strength.HARD),
         RelationshipType(
             "RUNS_ON", "Software runs on a host or group.", Flow.TARGET_TO_SOURCE, Strength.HARD
         ),
@@ -76,9 +74,7 @@ RELATIONSHIP_TYPES: dict[str, RelationshipType] = {
             Flow.SOURCE_TO_TARGET,
             Strength.HARD,
         ),
-        RelationshipType(
-            "LOCATED_IN", "A CI in a location, or a location in another.", Flow.NONE, None
-        ),
+        RelationshipType("LOCATED_IN", "A CI in a location, or a location in another.", Flow.NONE, None),
         RelationshipType("MANAGED_BY", "A CI managed by a team.", Flow.NONE, None),
         RelationshipType("OWNED_BY", "A service owned by a department.", Flow.NONE, None),
     )

@@ -80,9 +80,7 @@ class UpsertResult:
         self.added += other.added
         self.updated += other.updated
         self.unchanged += other.unchanged
-        self.rejected.extend(
-            RowError(r.index + index_offset, r.key, r.message) for r in other.rejected
-        )
+        self.rejected.extend(RowError(r.index + index_offset, r.key, r.message) for r in other.rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +231,7 @@ class GraphStore(Protocol):
 
     def impact_context(self, keys: Iterable[str]) -> ImpactContext: ...
 
-    def retire_ci(
-        self, key: str, *, expected_version: int | None, context: ChangeContext
-    ) -> CIRecord: ...
+    def retire_ci(self, key: str, *, expected_version: int | None, context: ChangeContext) -> CIRecord: ...
 
     def versions(self, key: str) -> list[VersionRecord]:
         """Return the versions of a CI and of the relationships it is the source of, oldest first."""
