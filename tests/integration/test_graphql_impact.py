@@ -9,7 +9,7 @@ import pytest
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
-from cmdb.model import RELATIONSHIP_TYPES, ChangeContext, Flow, Origin
+from cmdb.model import RELATIONSHIP_TYPES, Flow
 from cmdb.settings import Settings
 from cmdb.store.base import GraphStore
 from tests.reference import expected_answers, load_hospital, path_problems, scenarios, without_paths
@@ -37,20 +37,6 @@ query Impact($input: ImpactInput!, $first: Int!, $after: String) {
   }
 }
 """
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def hospital_store(sqlite_store: GraphStore) -> GraphStore:
-    cis, relationships = load_hospital()
-    context = ChangeContext(actor="test-loader", origin=Origin.IMPORT)
-    sqlite_store.upsert_cis(cis, context=context, strict=True)
-    sqlite_store.upsert_relationships(relationships, context=context, strict=True)
-    return sqlite_store
 
 
 @pytest.fixture

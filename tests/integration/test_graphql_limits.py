@@ -9,28 +9,12 @@ import pytest
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
-from cmdb.model import ChangeContext, Origin
 from cmdb.settings import Settings
 from cmdb.store.base import GraphStore
-from tests.reference import load_hospital
 
 SETTINGS = Settings(
     store="sqlite:///unused", max_query_depth=12, max_aliases=30, max_tokens=2000, max_traversal_cost=50_000
 )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def hospital_store(sqlite_store: GraphStore) -> GraphStore:
-    cis, relationships = load_hospital()
-    context = ChangeContext(actor="test-loader", origin=Origin.IMPORT)
-    sqlite_store.upsert_cis(cis, context=context, strict=True)
-    sqlite_store.upsert_relationships(relationships, context=context, strict=True)
-    return sqlite_store
 
 
 @pytest.fixture

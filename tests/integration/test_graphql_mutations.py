@@ -9,10 +9,9 @@ import pytest
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
-from cmdb.model import ChangeContext, Direction, Origin
+from cmdb.model import Direction
 from cmdb.settings import Settings
 from cmdb.store.base import GraphStore
-from tests.reference import load_hospital
 
 UPSERT_CIS = """
 mutation($input: [CIInput!]!) {
@@ -56,20 +55,6 @@ PUMP = {
     "attributes": {"manufacturer": "BD", "model": "Alaris 8015"},
     "tags": ["Medication"],
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def hospital_store(sqlite_store: GraphStore) -> GraphStore:
-    cis, relationships = load_hospital()
-    context = ChangeContext(actor="test-loader", origin=Origin.IMPORT)
-    sqlite_store.upsert_cis(cis, context=context, strict=True)
-    sqlite_store.upsert_relationships(relationships, context=context, strict=True)
-    return sqlite_store
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
-from cmdb.model import ChangeContext, Origin
 from cmdb.settings import Settings
 from cmdb.store.base import GraphStore
 from tests.reference import load_hospital
@@ -23,20 +22,6 @@ query($first: Int!, $after: String, $filter: CIFilterInput) {
   }
 }
 """
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def hospital_store(sqlite_store: GraphStore) -> GraphStore:
-    cis, relationships = load_hospital()
-    context = ChangeContext(actor="test-loader", origin=Origin.IMPORT)
-    sqlite_store.upsert_cis(cis, context=context, strict=True)
-    sqlite_store.upsert_relationships(relationships, context=context, strict=True)
-    return sqlite_store
 
 
 @pytest.fixture

@@ -29,11 +29,6 @@ class FileCheckingStore(SQLiteStore):
         super().ping()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def client_for(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cmdb.test")
 
