@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -29,8 +30,8 @@ class Services:
 
 def _make_ci_loader(store: GraphStore) -> DataLoader[str, CIRecord | None]:
     async def load(keys: list[str]) -> list[CIRecord | None]:
-        # NOTE: the store is synchronous, so this batch read blocks the event loop while it runs.
-        found = store.get_cis(keys)
+        # The store is synchronous; a worker thread keeps the event loop free meanwhile.
+        found = await asyncio.to_thread(store.get_cis, keys)
         return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

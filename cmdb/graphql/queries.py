@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -159,7 +160,7 @@ class Query:
         )
 
     @fields.field(description="What fails, how badly and who must act when the given roots fail.")
-    def impact(self, info: strawberry.Info[Context, None], input: ImpactInput) -> ImpactResult:
+    async def impact(self, info: strawberry.Info[Context, None], input: ImpactInput) -> ImpactResult:
         info.context.require_reader()
         request = _impact_request(input)
         if isinstance(request, ValidationFailed):
@@ -167,7 +168,10 @@ class Query:
         services = info.context.services
         started = time.perf_counter()
         try:
-            report = analyze(store=services.store, request=request, matrix=services.matrix)
+            # A worker thread keeps the event loop answering other requests during a large analysis.
+            report = await asyncio.to_thread(
+                analyze, store=services.store, request=request, matrix=services.matrix
+            )
         except CINotFoundError as error:
             return CINotFound.for_key(error.key)
         services.metrics.impact_seconds.observe(time.perf_counter() - started)
