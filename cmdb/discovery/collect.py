@@ -3,7 +3,7 @@
 One `SnmpEngine` serves a run. A semaphore bounds how many targets are
 collected at once, and each request has the run's timeout and retries. On a
 target, the credential profiles are tried in order with a GET of sysObjectID.0,
-and the first that gets an answer walks every table.
+and the first that gets a response walks every table.
 
 Tables are walked with GETBULK, one subtree at a time, by `walk_subtree`
 rather than pysnmp's `bulk_walk_cmd`, because in pysnmp 7.1 that generator
@@ -179,7 +179,7 @@ class TargetSession:
             self.context = ContextData(contextName=profile.context_name)
 
     async def probe(self) -> str | None:
-        """GET sysObjectID.0; return None when the agent answered, else the error."""
+        """Send a GET of sysObjectID.0; return None on a response, else the error text."""
         error_indication, error_status, _, _ = await get_cmd(
             self.engine,
             self.auth_data,
@@ -191,7 +191,7 @@ class TargetSession:
         if error_indication:
             return str(error_indication)
         if error_status:
-            # An error-status is still an answer: the credentials work.
+            # An error-status is still a response, so the credentials work.
             logger.debug("probe of %s got error-status %s", self.target, error_status.prettyPrint())
         return None
 
@@ -292,7 +292,7 @@ async def collect_target(
             walk.errors.append(WalkError(str(target), f"profile {profile.name}: {failure}"))
         if session is None:
             walk.reachable = False
-            logger.warning("target %s: no credential profile got an answer; skipped", target)
+            logger.warning("target %s: no response with any credential profile; target skipped", target)
             return walk
 
         walk.profile = session.profile.name

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # RFC 3414 requires passphrases of at least 8 octets.
 MIN_KEY_LENGTH = 8
@@ -137,18 +146,37 @@ class CredentialFile(BaseModel):
 _PROFILES = TypeAdapter(CredentialFile)
 
 
+class CredentialError(ValueError):
+    """An invalid credentials file; the message names fields, never their values."""
+
+
 def load_credentials(path: Path) -> list[CommunityProfile | UsmProfile]:
     """Read the profiles from the YAML file `path`, in file order.
 
     YAML reads `version: 3` as an integer, so numeric versions are accepted
-    and turned into the strings "2c" and "3".
+    and turned into the strings "2c" and "3". Raises `CredentialError`,
+    whose message names the invalid fields without their values.
     """
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        # The parser's message can quote the offending line, which may hold a secret.
+        raise CredentialError(f"invalid credentials file {path}: not valid YAML") from None
     if isinstance(document, dict):
         for profile in document.get("profiles") or []:
             if isinstance(profile, dict) and isinstance(profile.get("version"), int | float):
                 profile["version"] = "3" if profile["version"] == 3 else str(profile["version"])
-    return list(_PROFILES.validate_python(document).profiles)
+    try:
+        return list(_PROFILES.validate_python(document).profiles)
+    except ValidationError as exc:
+        # pydantic's own message repeats the input, secrets included; keep locations and reasons only.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise CredentialError(
+            f"invalid credentials file {path}: {problems}; every profile needs name and version (2c or 3)"
+        ) from None
 
 
 def order_profiles(

@@ -17,6 +17,11 @@ from cmdb.discovery.models import RawWalk
 from cmdb.discovery.records import ArpEntry
 
 
+def _is_group_mac(mac: str) -> bool:
+    """Return whether `mac` is a group (multicast or broadcast) address: the I/G bit of octet one is set."""
+    return int(mac[:2], 16) & 1 == 1
+
+
 def _physical_entries(walk: RawWalk) -> list[ArpEntry]:
     """Rows of ipNetToPhysicalTable: index ifIndex, InetAddressType, length-prefixed address."""
     types = walk.column("ipNetToPhysicalTable", t.IP_NET_TO_PHYSICAL_TYPE)
@@ -73,12 +78,15 @@ def parse_arp(walk: RawWalk) -> tuple[ArpEntry, ...]:
 
     A row of ipNetToMediaTable is added only when ipNetToPhysicalTable has no
     row for the same ifIndex and IP, since agents that serve both usually
-    repeat the IPv4 rows. Entries with an empty or all-zero MAC, or with the
-    address 0.0.0.0, are dropped.
+    repeat the IPv4 rows. Entries with an empty, all-zero, broadcast or
+    multicast MAC (Windows lists 224.0.0.0/4 and broadcast addresses), or with
+    the address 0.0.0.0, are dropped.
     """
-    entries = _physical_entries(walk)
+    entries = [entry for entry in _physical_entries(walk) if not _is_group_mac(entry.mac)]
     seen: set[tuple[int, IPAddress]] = {(entry.if_index, entry.ip) for entry in entries}
     for entry in _media_entries(walk):
+        if _is_group_mac(entry.mac):
+            continue
         if (entry.if_index, entry.ip) not in seen:
             seen.add((entry.if_index, entry.ip))
             entries.append(entry)
