@@ -12,7 +12,11 @@ from urllib.parse import urlsplit
 from cmdb.store.base import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 
-ACCEPTED_FORMS = "sqlite:///PATH (relative) or sqlite:////ABSOLUTE/PATH"
+ACCEPTED_FORMS = (
+    "sqlite:///PATH (relative), sqlite:////ABSOLUTE/PATH, or for Neo4j"
+    " neo4j://HOST:PORT, neo4j+s://HOST, bolt://HOST:PORT"
+)
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
 def _open_sqlite(url: str) -> GraphStore:
@@ -22,9 +26,17 @@ def _open_sqlite(url: str) -> GraphStore:
     return SQLiteStore(path)
 
 
-# URL scheme -> opener. Neo4j (neo4j://, bolt://) registers here once its store exists.
+def _open_neo4j(url: str) -> GraphStore:
+    # Imported here so that the SQLite default loads without the Neo4j driver.
+    from cmdb.store.neo4j import open_neo4j_store
+
+    return open_neo4j_store(url)
+
+
+# URL scheme -> opener.
 _OPENERS: dict[str, Callable[[str], GraphStore]] = {
     "sqlite": _open_sqlite,
+    **dict.fromkeys(NEO4J_SCHEMES, _open_neo4j),
 }
 
 

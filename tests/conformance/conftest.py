@@ -7,11 +7,13 @@ protocol, never anything a particular store adds.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from cmdb.model import ChangeContext, Origin
 from cmdb.store import open_store
@@ -30,8 +32,35 @@ def sqlite_factory(tmp_path: Path) -> Iterator[GraphStore]:
         store.close()
 
 
+@contextmanager
+def neo4j_factory(tmp_path: Path) -> Iterator[GraphStore]:
+    """Open the Neo4j server at NEO4J_URI, emptied first; fail on CI and skip elsewhere without one."""
+    uri = os.environ.get("NEO4J_URI")
+    if not uri:
+        reason = "NEO4J_URI is not set; start a server with scripts/neo4j/start"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from neo4j import GraphDatabase
+
+    from cmdb.store.neo4j import Neo4jStore
+
+    password = os.environ.get("NEO4J_PASSWORD", "")
+    database = os.environ.get("NEO4J_DATABASE", "neo4j")
+    auth = ("neo4j", password) if password else None
+    # Neo4j accepts CALL ... IN TRANSACTIONS only in an implicit transaction, so session.run.
+    with GraphDatabase.driver(uri, auth=auth) as driver, driver.session(database=database) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    store = Neo4jStore(uri, user="neo4j", password=SecretStr(password), database=database)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 STORE_FACTORIES = [
     pytest.param(sqlite_factory, id="sqlite"),
+    pytest.param(neo4j_factory, id="neo4j", marks=pytest.mark.integration),
 ]
 
 
