@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from cmdb.model import (
@@ -170,6 +171,61 @@ class ApiToken:
     roles: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """A change record as a store keeps it: its JSON document, plus state and window (UTC) for queries."""
+
+    id: str
+    state: str
+    window_start: datetime
+    window_end: datetime
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFreezeWindow:
+    """A freeze window as a store keeps it: its JSON document by id."""
+
+    id: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    """A role's approval of a change, by an actor."""
+
+    change_id: str
+    role: str
+    actor: str
+    recorded_at: datetime
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeExceptionRecord:
+    """An emergency change implemented during a hard freeze occurrence, kept for post-event review."""
+
+    change_id: str
+    window_id: str
+    occurrence_start: datetime
+    occurrence_end: datetime
+    reason: str
+    actor: str
+    recorded_at: datetime
+    reviewed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """A post-implementation review of a change."""
+
+    change_id: str
+    actor: str
+    outcome: str
+    notes: str
+    recorded_at: datetime
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     """Storage of the CI graph, its history and its tokens.
@@ -235,6 +291,68 @@ class GraphStore(Protocol):
 
     def versions(self, key: str) -> list[VersionRecord]:
         """Return the versions of a CI and of the relationships it is the source of, oldest first."""
+        ...
+
+    def versions_as_of(self, at: datetime) -> list[VersionRecord]:
+        """Return the version of every CI and relationship whose interval [valid_from, valid_to) contains ``at``.
+
+        ``at`` must carry a time zone. Versions of operation ``end`` are included;
+        the caller leaves those relationships out.
+        """
+        ...
+
+    def save_changes(
+        self, changes: Sequence[StoredChange], *, freeze_windows: Sequence[StoredFreezeWindow] = ()
+    ) -> None:
+        """Create or replace change records and freeze windows by id, all in one transaction."""
+        ...
+
+    def get_change(self, change_id: str) -> StoredChange | None: ...
+
+    def list_changes(self, *, states: Sequence[str] = ()) -> list[StoredChange]:
+        """Return the change records in any of ``states`` (all when empty), by window start, then id."""
+        ...
+
+    def list_freeze_windows(self) -> list[StoredFreezeWindow]:
+        """Return every freeze window, by id."""
+        ...
+
+    def apply_change(
+        self,
+        cis: Sequence[CIInput],
+        *,
+        change: StoredChange,
+        context: ChangeContext,
+        freeze_exceptions: Sequence[FreezeExceptionRecord] = (),
+    ) -> UpsertResult:
+        """Write the CIs a change sets, the change record and its freeze exceptions in one transaction.
+
+        The CIs are upserted strictly: a CI whose expected ``version`` is stale
+        raises ``VersionConflictError`` and nothing is written.
+        """
+        ...
+
+    def save_approval(self, approval: ApprovalRecord) -> None:
+        """Record an approval; raise StoreError when the change is unknown or the role already approved."""
+        ...
+
+    def approvals(self, change_id: str) -> list[ApprovalRecord]:
+        """Return the approvals of a change, by role."""
+        ...
+
+    def freeze_exceptions(self, *, change_id: str | None = None) -> list[FreezeExceptionRecord]:
+        """Return the freeze exceptions of one change, or of every change when None, oldest first."""
+        ...
+
+    def save_review(self, review: ReviewRecord) -> None:
+        """Record a post-implementation review and mark the change's freeze exceptions reviewed.
+
+        Raise StoreError when the change is unknown.
+        """
+        ...
+
+    def reviews(self, change_id: str) -> list[ReviewRecord]:
+        """Return the post-implementation reviews of a change, oldest first."""
         ...
 
     def counts(self) -> dict[str, int]:

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,16 +29,21 @@ from cmdb.model import (
     RelationshipRecord,
     VersionRecord,
 )
-from cmdb.store import sqlite_graph, sqlite_write
+from cmdb.store import sqlite_changes, sqlite_graph, sqlite_history, sqlite_write
 from cmdb.store.base import (
     MAX_PAGE_SIZE,
     ApiToken,
+    ApprovalRecord,
     CIFilter,
+    FreezeExceptionRecord,
     ImpactClosure,
     ImpactContext,
     Neighbour,
     Page,
     RejectedRowsError,
+    ReviewRecord,
+    StoredChange,
+    StoredFreezeWindow,
     StoreError,
     UpsertResult,
 )
@@ -306,6 +312,68 @@ class SQLiteStore:
             )
             for row in rows
         ]
+
+    # History and change management
+
+    def versions_as_of(self, at: datetime) -> list[VersionRecord]:
+        with self._read() as conn:
+            return sqlite_history.versions_as_of(conn, at)
+
+    def save_changes(
+        self, changes: Sequence[StoredChange], *, freeze_windows: Sequence[StoredFreezeWindow] = ()
+    ) -> None:
+        with self._write() as conn:
+            sqlite_changes.save_changes(conn, changes, freeze_windows, now=utc_now())
+
+    def get_change(self, change_id: str) -> StoredChange | None:
+        with self._read() as conn:
+            return sqlite_changes.get_change(conn, change_id)
+
+    def list_changes(self, *, states: Sequence[str] = ()) -> list[StoredChange]:
+        with self._read() as conn:
+            return sqlite_changes.list_changes(conn, states)
+
+    def list_freeze_windows(self) -> list[StoredFreezeWindow]:
+        with self._read() as conn:
+            return sqlite_changes.list_freeze_windows(conn)
+
+    def apply_change(
+        self,
+        cis: Sequence[CIInput],
+        *,
+        change: StoredChange,
+        context: ChangeContext,
+        freeze_exceptions: Sequence[FreezeExceptionRecord] = (),
+    ) -> UpsertResult:
+        with self._write() as conn:
+            return sqlite_changes.apply_change(
+                conn,
+                cis,
+                change=change,
+                context=context,
+                freeze_exceptions=freeze_exceptions,
+                now=utc_now(),
+            )
+
+    def save_approval(self, approval: ApprovalRecord) -> None:
+        with self._write() as conn:
+            sqlite_changes.save_approval(conn, approval)
+
+    def approvals(self, change_id: str) -> list[ApprovalRecord]:
+        with self._read() as conn:
+            return sqlite_changes.approvals(conn, change_id)
+
+    def freeze_exceptions(self, *, change_id: str | None = None) -> list[FreezeExceptionRecord]:
+        with self._read() as conn:
+            return sqlite_changes.freeze_exceptions(conn, change_id)
+
+    def save_review(self, review: ReviewRecord) -> None:
+        with self._write() as conn:
+            sqlite_changes.save_review(conn, review)
+
+    def reviews(self, change_id: str) -> list[ReviewRecord]:
+        with self._read() as conn:
+            return sqlite_changes.reviews(conn, change_id)
 
     def counts(self) -> dict[str, int]:
         """Return the number of CIs (retired ones included), live relationships and versions."""

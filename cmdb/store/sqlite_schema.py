@@ -106,8 +106,65 @@ CREATE TABLE api_token (
 );
 """
 
+# Change management: change records, freeze windows, approvals, freeze exceptions and reviews.
+# Times are ISO 8601 instants in UTC; documents are JSON objects as cmdb.changes stores them.
+_CHANGE_MANAGEMENT = """
+CREATE TABLE change_record (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX change_record_state ON change_record (state, window_start);
+
+CREATE TABLE freeze_window (
+    id TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE approval (
+    id INTEGER PRIMARY KEY,
+    change_id TEXT NOT NULL REFERENCES change_record (id),
+    role TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    UNIQUE (change_id, role)
+);
+
+CREATE TABLE freeze_exception (
+    id INTEGER PRIMARY KEY,
+    change_id TEXT NOT NULL REFERENCES change_record (id),
+    window_id TEXT NOT NULL,
+    occurrence_start TEXT NOT NULL,
+    occurrence_end TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    reviewed_at TEXT  -- set when the change's post-implementation review is recorded
+);
+CREATE INDEX freeze_exception_change ON freeze_exception (change_id);
+
+CREATE TABLE post_implementation_review (
+    id INTEGER PRIMARY KEY,
+    change_id TEXT NOT NULL REFERENCES change_record (id),
+    actor TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX post_implementation_review_change ON post_implementation_review (change_id);
+
+CREATE INDEX version_valid_from ON version (valid_from);
+"""
+
 # Step N brings a database from user_version N to N + 1.
-MIGRATIONS: list[str] = [_INITIAL_SCHEMA]
+MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _CHANGE_MANAGEMENT]
 
 # Scratch tables of one connection, used by the set-based graph queries.
 _TEMP_TABLES = """
