@@ -11,19 +11,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cmdb.impact import ImpactRequest, ImpactState, Mode, analyze
+from cmdb.cli_changes import change_app, history, parse_instant
+from cmdb.impact import ImpactReport, ImpactRequest, ImpactState, Mode, analyze
 from cmdb.impact.priority import PriorityMatrix
 from cmdb.model import ChangeContext, CIRecord, Direction, Origin
 from cmdb.render import render_ci, render_impact, render_matches
 from cmdb.settings import Settings
 from cmdb.store import open_store
-from cmdb.store.base import GraphStore, StoreError
+from cmdb.store.base import CINotFoundError, GraphStore, StoreError
 
 logger = logging.getLogger(__name__)
 
 app = typer.Typer(help="Clinical CMDB: a hospital's configuration items as a graph, and impact analysis.")
 token_app = typer.Typer(help="API tokens.")
 app.add_typer(token_app, name="token")
+app.add_typer(change_app, name="change")
+app.command("history")(history)
 
 console = Console()
 errors = Console(stderr=True)
@@ -241,6 +244,10 @@ def impact(
         list[str] | None,
         typer.Option("--open", help="An open incident as CI=STATE; it counts only toward group quorums."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Answer on the graph as it was at this ISO 8601 time with UTC offset."),
+    ] = None,
     store: StoreOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -261,13 +268,29 @@ def impact(
             incidents[_resolve(graph_store, text).key] = _incident_state(value)
         overrides = frozenset(_resolve(graph_store, text).key for text in override or [])
         request = ImpactRequest(roots=roots, overrides=overrides, open_incidents=incidents, urgency=urgency)
-        report = analyze(store=graph_store, request=request, matrix=PriorityMatrix(settings.priority_matrix))
+        matrix = PriorityMatrix(settings.priority_matrix)
+        if as_of is None:
+            report = analyze(store=graph_store, request=request, matrix=matrix)
+        else:
+            report = _impact_as_of(graph_store, request, as_of, matrix)
     finally:
         graph_store.close()
     if json_output:
         print(json.dumps(report.to_expected_shape(), indent=1))
     else:
         render_impact(console, report)
+
+
+def _impact_as_of(
+    graph_store: GraphStore, request: ImpactRequest, as_of: str, matrix: PriorityMatrix
+) -> ImpactReport:
+    from cmdb.changes.history import impact_as_of
+
+    try:
+        return impact_as_of(store=graph_store, request=request, at=parse_instant(as_of), matrix=matrix)
+    except (ValueError, CINotFoundError) as error:
+        errors.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
 
 
 def _enum_value(enum: type[Mode], value: str, what: str) -> Mode:
