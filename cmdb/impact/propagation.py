@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cmdb.impact.models import ImpactRequest, ImpactState
 from cmdb.model import INACTIVE_STATUSES, Strength
@@ -43,8 +44,7 @@ def _is_causal_member(member_state: ImpactState, group_state: ImpactState) -> bo
     return member_state >= ImpactState.AT_RISK
 
 
-@dataclass(frozen=True, slots=True)
-class CausalStep:
+class CausalStep(NamedTuple):
     """How an impacted CI was reached: the CI before it and the relationship type between them."""
 
     previous: str | None
@@ -74,30 +74,43 @@ class Propagation:
         return keys, types
 
 
+# The hot loops below work on plain ints (the values of ImpactState), which compare and
+# hash faster than enum members; states are converted back once at the end.
+_OK = int(ImpactState.OK)
+_DEGRADED = int(ImpactState.DEGRADED)
+_DOWN = int(ImpactState.DOWN)
+_STATE_OF = {int(state): state for state in ImpactState}
+
+
 class _Graph:
-    """Adjacency of the active part of a closure, sorted by key for deterministic paths."""
+    """Adjacency of the active part of a closure, sorted by key for deterministic paths.
+
+    ``carries`` maps a CI to (target, soft, relationship type) for every impact edge
+    that carries a state; ``members`` and ``groups_of`` hold the MEMBER_OF edges.
+    """
 
     def __init__(self, closure: ImpactClosure, overrides: frozenset[str]) -> None:
         active = {key for key, node in closure.nodes.items() if node.status not in INACTIVE_STATUSES}
-        self.carries: dict[str, list[tuple[str, Strength, str]]] = defaultdict(list)
-        self.members: dict[str, list[str]] = defaultdict(list)
-        self.groups_of: dict[str, list[str]] = defaultdict(list)
+        carries: dict[str, list[tuple[str, bool, str]]] = defaultdict(list)
+        members: dict[str, list[str]] = defaultdict(list)
+        groups_of: dict[str, list[str]] = defaultdict(list)
+        soft = Strength.SOFT
         for edge in closure.edges:
-            if edge.source not in active or edge.target not in active:
-                continue
-            if edge.target in overrides:
+            source, target = edge.source, edge.target
+            if source not in active or target not in active or target in overrides:
                 continue
             if edge.strength is None:
-                self.members[edge.target].append(edge.source)
-                self.groups_of[edge.source].append(edge.target)
+                members[target].append(source)
+                groups_of[source].append(target)
             else:
-                self.carries[edge.source].append((edge.target, edge.strength, edge.type))
-        for targets in self.carries.values():
-            targets.sort()
-        for members in self.members.values():
-            members.sort()
-        for groups in self.groups_of.values():
-            groups.sort()
+                carries[source].append((target, edge.strength is soft, edge.type))
+        for adjacency in (carries, members, groups_of):
+            for entries in adjacency.values():
+                if len(entries) > 1:
+                    entries.sort()
+        self.carries: dict[str, list[tuple[str, bool, str]]] = dict(carries)
+        self.members: dict[str, list[str]] = dict(members)
+        self.groups_of: dict[str, list[str]] = dict(groups_of)
         self.min_healthy = {group: _min_healthy(closure.nodes[group].attributes) for group in self.members}
         self.active = active
 
@@ -112,67 +125,70 @@ def propagate(closure: ImpactClosure, request: ImpactRequest) -> Propagation:
     overrides = request.overrides
     graph = _Graph(closure, overrides)
     roots = sorted(k for k in request.roots if k in graph.active and k not in overrides)
-    states: dict[str, ImpactState] = defaultdict(lambda: ImpactState.OK)
+    incidents = {key: int(state) for key, state in request.open_incidents.items()}
+    states: dict[str, int] = {}
 
-    def group_state(group: str) -> ImpactState:
+    def group_state(group: str) -> int:
         member_states = [
-            ImpactState.OK
-            if member in overrides
-            else max(states[member], request.open_incidents.get(member, ImpactState.OK))
+            _OK if member in overrides else max(states.get(member, _OK), incidents.get(member, _OK))
             for member in graph.members[group]
         ]
-        return quorum_state(member_states, graph.min_healthy[group])
+        return int(quorum_state([_STATE_OF[s] for s in member_states], graph.min_healthy[group]))
 
     queue: deque[str] = deque()
     for root in roots:
-        states[root] = request.roots[root].state
+        states[root] = int(request.roots[root].state)
         queue.append(root)
     for group in sorted(graph.members):
         if group in overrides:
             continue
         state = group_state(group)
-        if state > states[group]:
+        if state > states.get(group, _OK):
             states[group] = state
             queue.append(group)
 
+    carries, groups_of = graph.carries, graph.groups_of
     while queue:
         current = queue.popleft()
-        current_state = states[current]
-        for target, strength, _type in graph.carries.get(current, ()):
-            carried = carry(current_state, strength)
-            if carried > states[target]:
+        hard_state = states[current]
+        soft_state = _DEGRADED if hard_state == _DOWN else hard_state
+        for target, is_soft, _type in carries.get(current, ()):
+            carried = soft_state if is_soft else hard_state
+            if carried > states.get(target, _OK):
                 states[target] = carried
                 queue.append(target)
-        for group in graph.groups_of.get(current, ()):
+        for group in groups_of.get(current, ()):
             state = group_state(group)
-            if state > states[group]:
+            if state > states.get(group, _OK):
                 states[group] = state
                 queue.append(group)
 
     reached = _causal_reach(graph, roots, states)
-    return Propagation(states=dict(states), reached=reached)
+    return Propagation(states={key: _STATE_OF[value] for key, value in states.items()}, reached=reached)
 
 
-def _causal_reach(graph: _Graph, roots: list[str], states: dict[str, ImpactState]) -> dict[str, CausalStep]:
+def _causal_reach(graph: _Graph, roots: list[str], states: dict[str, int]) -> dict[str, CausalStep]:
     """Breadth-first search over causal steps, so each CI's first visit is a shortest chain."""
     reached: dict[str, CausalStep] = {root: CausalStep(None, None, 0) for root in roots}
     queue: deque[str] = deque(roots)
+    carries, groups_of = graph.carries, graph.groups_of
     while queue:
         current = queue.popleft()
-        current_state = states[current]
+        hard_state = states[current]
+        soft_state = _DEGRADED if hard_state == _DOWN else hard_state
         distance = reached[current].distance + 1
-        for target, strength, rel_type in graph.carries.get(current, ()):
+        for target, is_soft, rel_type in carries.get(current, ()):
             if target in reached:
                 continue
-            target_state = states[target]
-            if target_state is not ImpactState.OK and carry(current_state, strength) is target_state:
+            target_state = states.get(target, _OK)
+            if target_state != _OK and (soft_state if is_soft else hard_state) == target_state:
                 reached[target] = CausalStep(current, rel_type, distance)
                 queue.append(target)
-        for group in graph.groups_of.get(current, ()):
+        for group in groups_of.get(current, ()):
             if group in reached:
                 continue
-            group_final = states[group]
-            if group_final is not ImpactState.OK and _is_causal_member(current_state, group_final):
+            group_final = states.get(group, _OK)
+            if group_final != _OK and _is_causal_member(_STATE_OF[hard_state], _STATE_OF[group_final]):
                 reached[group] = CausalStep(current, "MEMBER_OF", distance)
                 queue.append(group)
     return reached

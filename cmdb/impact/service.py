@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cmdb.impact.models import ImpactReport, ImpactRequest
 from cmdb.impact.priority import PriorityMatrix
@@ -11,6 +15,33 @@ from cmdb.impact.summary import summarize
 from cmdb.store.base import CINotFoundError, GraphStore
 
 logger = logging.getLogger(__name__)
+
+_collector_lock = threading.Lock()
+_collector_holders = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an analysis runs, in any number of threads.
+
+    A large analysis allocates hundreds of thousands of short-lived objects, and every
+    full collection meanwhile would walk all of them (it doubled the time of a
+    67k-CI analysis). They hold no reference cycles, so reference counting frees them.
+    """
+    global _collector_holders, _collector_was_enabled
+    with _collector_lock:
+        if _collector_holders == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_holders += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_holders -= 1
+            if _collector_holders == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def analyze(
@@ -24,16 +55,17 @@ def analyze(
             raise CINotFoundError(key)
 
     active_roots = [key for key in request.roots if key not in request.overrides]
-    closure = store.impact_closure(active_roots)
-    propagation = propagate(closure, request)
-    context = store.impact_context(propagation.reached)
-    report = summarize(
-        request=request,
-        closure=closure,
-        propagation=propagation,
-        context=context,
-        matrix=matrix or PriorityMatrix(),
-    )
+    with collector_paused():
+        closure = store.impact_closure(active_roots)
+        propagation = propagate(closure, request)
+        context = store.impact_context(propagation.reached)
+        report = summarize(
+            request=request,
+            closure=closure,
+            propagation=propagation,
+            context=context,
+            matrix=matrix or PriorityMatrix(),
+        )
     logger.info(
         "impact of roots %s: %d CIs in closure, %d impacted, level %d, %s",
         sorted(request.roots),

@@ -95,34 +95,76 @@ def summarize(
 
 def _locations(impacted: list[ImpactedCI], context: ImpactContext) -> dict[str, LocationImpact]:
     counts: dict[str, list[int]] = {}
+    index = LocationIndex(context)
     for ci in impacted:
         if ci.ci_class == "Location":
             continue
         life_critical = 1 if ci.criticality == Criticality.LIFE_CRITICAL else 0
-        for location in locations_above(ci.key, context):
-            entry = counts.setdefault(location, [0, 0])
-            entry[0] += 1
-            entry[1] += life_critical
+        for location in index.above(ci.key):
+            entry = counts.get(location)
+            if entry is None:
+                counts[location] = [1, life_critical]
+            else:
+                entry[0] += 1
+                entry[1] += life_critical
     return {
         key: LocationImpact(key, context.nodes[key].name, impacted_count, life_critical_count)
         for key, (impacted_count, life_critical_count) in sorted(counts.items())
     }
 
 
-def locations_above(key: str, context: ImpactContext) -> set[str]:
+class LocationIndex:
+    """The active Locations above each CI through LOCATED_IN, computed once per location."""
+
+    def __init__(self, context: ImpactContext) -> None:
+        self._context = context
+        self._closed: dict[str, frozenset[str]] = {}
+
+    def _is_location(self, key: str) -> bool:
+        node = self._context.nodes.get(key)
+        return node is not None and node.ci_class == "Location" and node.status not in INACTIVE_STATUSES
+
+    def above(self, key: str) -> frozenset[str]:
+        """Return every active Location that holds ``key`` directly or up its LOCATED_IN chain."""
+        parents = [p for p in self._context.located_in.get(key, ()) if self._is_location(p)]
+        if len(parents) == 1:
+            return self._with_ancestors(parents[0], set())[0]
+        found: set[str] = set()
+        for parent in parents:
+            found |= self._with_ancestors(parent, set())[0]
+        return frozenset(found)
+
+    def _with_ancestors(self, location: str, visiting: set[str]) -> tuple[frozenset[str], bool]:
+        """Return ``location`` with the active Locations above it, and whether a cycle was cut.
+
+        A set computed while a LOCATED_IN cycle was cut may miss the cycle's other
+        members, so it is returned (it is complete for the outermost call) but not cached.
+        """
+        cached = self._closed.get(location)
+        if cached is not None:
+            return cached, False
+        visiting.add(location)
+        found = {location}
+        cut = False
+        for parent in self._context.located_in.get(location, ()):
+            if not self._is_location(parent):
+                continue
+            if parent in visiting:
+                cut = True
+                continue
+            ancestors, parent_cut = self._with_ancestors(parent, visiting)
+            found |= ancestors
+            cut = cut or parent_cut
+        visiting.discard(location)
+        result = frozenset(found)
+        if not cut:
+            self._closed[location] = result
+        return result, cut
+
+
+def locations_above(key: str, context: ImpactContext) -> frozenset[str]:
     """Return every active Location that holds ``key`` directly or up its LOCATED_IN chain."""
-    found: set[str] = set()
-    pending = list(context.located_in.get(key, ()))
-    while pending:
-        current = pending.pop()
-        node = context.nodes.get(current)
-        if current in found or node is None:
-            continue
-        if node.ci_class != "Location" or node.status in INACTIVE_STATUSES:
-            continue
-        found.add(current)
-        pending.extend(context.located_in.get(current, ()))
-    return found
+    return LocationIndex(context).above(key)
 
 
 def _stakeholders(

@@ -177,3 +177,34 @@ def test_retired_member_takes_no_part() -> None:
 
     assert result.states["g"] is ImpactState.DOWN
     assert result.reached["g"].distance == 1
+
+
+def test_location_cycle_counts_each_location_once() -> None:
+    """A LOCATED_IN cycle is bad data; every location on it is still found, once."""
+    from cmdb.impact.summary import LocationIndex
+    from cmdb.store.base import ImpactContext
+
+    nodes = {
+        key: ImpactNode(key, "Location", key, Status.IN_SERVICE, Criticality.ADMINISTRATIVE)
+        for key in ("room", "wing", "floor")
+    }
+    nodes["pump"] = ImpactNode("pump", "MedicalDevice", "pump", Status.IN_SERVICE, Criticality.LIFE_CRITICAL)
+    located_in = {"pump": ["room"], "room": ["wing"], "wing": ["floor"], "floor": ["wing"]}
+    index = LocationIndex(ImpactContext(located_in, {}, {}, [], nodes))
+
+    assert index.above("pump") == {"room", "wing", "floor"}
+    assert index.above("room") == {"wing", "floor"}
+    assert index.above("floor") == {"wing", "floor"}
+
+
+def test_collector_paused_nests_and_restores() -> None:
+    import gc
+
+    from cmdb.impact.service import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
