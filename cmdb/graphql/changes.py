@@ -44,7 +44,7 @@ from cmdb.graphql.changes_types import (
 from cmdb.graphql.context import Context
 from cmdb.graphql.impact_types import ImpactReportType
 from cmdb.graphql.inputs import ImpactInput
-from cmdb.graphql.queries import _impact_request
+from cmdb.graphql.queries import impact_request
 from cmdb.graphql.results import CINotFound, ValidationFailed
 from cmdb.store.base import CINotFoundError
 
@@ -159,7 +159,7 @@ class ChangeQuery:
         self, info: strawberry.Info[Context, None], input: ImpactInput, as_of: datetime
     ) -> ImpactAsOfResult:
         info.context.require_reader()
-        request = _impact_request(input)
+        request = impact_request(input)
         if isinstance(request, ValidationFailed):
             return request
         instant = _instant(as_of, "asOf")

@@ -81,6 +81,7 @@ def _neighbours(arguments: Mapping[str, Any]) -> FieldCost:
 FIELD_COSTS: dict[tuple[str, str], Callable[[Mapping[str, Any]], FieldCost]] = {
     ("Query", "cis"): _page,
     ("Query", "impact"): lambda _: FieldCost(cost=IMPACT_COST, items=1),
+    ("Query", "impactAsOf"): lambda _: FieldCost(cost=IMPACT_COST, items=1),
     ("CI", "neighbours"): _neighbours,
     ("CI", "relationships"): lambda _: FieldCost(cost=RELATIONSHIPS_PER_CI, items=RELATIONSHIPS_PER_CI),
     ("ImpactReport", "impacted"): _page,

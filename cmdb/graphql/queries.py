@@ -99,7 +99,7 @@ def search_page(
         ) from error
 
 
-def _impact_request(payload: ImpactInput) -> ImpactRequest | ValidationFailed:
+def impact_request(payload: ImpactInput) -> ImpactRequest | ValidationFailed:
     roots = {}
     for index, root in enumerate(payload.roots):
         if root.ci in roots:
@@ -162,7 +162,7 @@ class Query:
     @fields.field(description="What fails, how badly and who must act when the given roots fail.")
     async def impact(self, info: strawberry.Info[Context, None], input: ImpactInput) -> ImpactResult:
         info.context.require_reader()
-        request = _impact_request(input)
+        request = impact_request(input)
         if isinstance(request, ValidationFailed):
             return request
         services = info.context.services

@@ -8,16 +8,21 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from cmdb.graphql.changes import ChangeMutation, ChangeQuery
 from cmdb.graphql.errors import MaskUnexpectedErrors, is_unexpected
 from cmdb.graphql.limits import limit_extensions
 from cmdb.graphql.metrics import MetricsExtension
-from cmdb.graphql.mutations import Mutation
-from cmdb.graphql.queries import Query
+from cmdb.graphql.mutations import Mutation as CIMutation
+from cmdb.graphql.queries import Query as CIQuery
 from cmdb.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+Query = merge_types("Query", (CIQuery, ChangeQuery))
+Mutation = merge_types("Mutation", (CIMutation, ChangeMutation))
 
 
 class CMDBSchema(strawberry.Schema):

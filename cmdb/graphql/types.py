@@ -12,6 +12,7 @@ from cmdb.graphql import fields
 from cmdb.graphql.context import Context
 from cmdb.graphql.enums import DirectionEnum
 from cmdb.graphql.errors import InvalidArgument
+from cmdb.graphql.history import CIHistoryFields
 from cmdb.graphql.pagination import PageInfo
 from cmdb.model import RELATIONSHIP_TYPES, CIRecord, Identifiers, RelationshipRecord, impact_strength
 from cmdb.store.base import MAX_NEIGHBOUR_DEPTH
@@ -57,7 +58,7 @@ class IdentifiersType:
         ' criticality: "life_critical"}.'
     ),
 )
-class CIType:
+class CIType(CIHistoryFields):
     key: str
     ci_class: str = strawberry.field(description="CI class, e.g. MedicalDevice, Server, Service.")
     name: str

@@ -35,7 +35,7 @@ def test_open_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize(
-    "url", ["postgres://db/cmdb", "neo4j://127.0.0.1:7687", "bolt://127.0.0.1:7687", "cmdb.sqlite3", ""]
+    "url", ["postgres://db/cmdb", "mysql://127.0.0.1:3306", "cmdb.sqlite3", ""]
 )
 def test_unknown_scheme_raises(url: str) -> None:
     with pytest.raises(ValueError) as raised:
@@ -53,10 +53,18 @@ def test_sqlite_url_without_file_raises(url: str) -> None:
 
 def test_password_left_out_of_message() -> None:
     with pytest.raises(ValueError) as raised:
+        open_store("postgres://admin:s3cret@127.0.0.1:5432/cmdb")
+
+    assert "s3cret" not in str(raised.value)
+    assert "postgres://admin:***@127.0.0.1:5432/cmdb" in str(raised.value)
+
+
+def test_neo4j_url_with_password_rejected() -> None:
+    with pytest.raises(ValueError) as raised:
         open_store("neo4j://neo4j:s3cret@127.0.0.1:7687")
 
     assert "s3cret" not in str(raised.value)
-    assert "neo4j://neo4j:***@127.0.0.1:7687" in str(raised.value)
+    assert "CMDB_NEO4J_PASSWORD" in str(raised.value)
 
 
 def test_missing_folder_raises_store_error(tmp_path: Path) -> None:
