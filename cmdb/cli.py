@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from cmdb.cli_changes import change_app, history, parse_instant
+from cmdb.copy import copy_command
 from cmdb.impact import ImpactReport, ImpactRequest, ImpactState, Mode, analyze
 from cmdb.impact.priority import PriorityMatrix
 from cmdb.model import ChangeContext, CIRecord, Direction, Origin
@@ -348,6 +349,9 @@ def schema() -> None:
     from cmdb.graphql.schema import export_sdl
 
     sys.stdout.write(export_sdl())
+
+
+app.command("copy")(copy_command)
 
 
 @token_app.command("create")

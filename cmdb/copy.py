@@ -1,0 +1,258 @@
+"""``cmdb copy``: move a whole graph with its history from one store to another, resumably.
+
+The copy runs in phases (CIs, relationships, versions, API tokens), each in batches of CIs taken
+in key order: a batch of the relationships or versions phase carries the rows of its CIs. Every
+batch is written in one transaction together with a checkpoint in the target: the source URL, a
+fingerprint of the source, the phase and the last CI key. A copy run again after an interruption
+therefore continues after the last committed batch and never writes a row twice. At the end both
+stores are checksummed the same way, and the counts and checksums must match.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cmdb.store.base import StoreError
+from cmdb.store.export import (
+    PHASES,
+    CopyProgress,
+    ExportableStore,
+    ExportSummary,
+    RawBatch,
+    StoreChecksum,
+    checksum_store,
+    open_exportable,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+class CopyError(Exception):
+    """A copy that cannot start or whose result does not match its source."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyStep:
+    """One committed batch: its phase, how many rows it wrote, and the checkpoint stored with it."""
+
+    phase: str
+    rows: int
+    progress: CopyProgress
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """The outcome of a finished copy: the rows written by this run, and both stores' checksums."""
+
+    written: int
+    resumed: bool
+    source: StoreChecksum
+    target: StoreChecksum
+
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` with a SQLite path made absolute, so one file has one source URL."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            return f"sqlite:///{Path(path).resolve()}"
+    return url
+
+
+def _describe(summary: ExportSummary) -> str:
+    return (
+        f"{summary.cis} CIs, {summary.relationships} relationships, {summary.versions} versions"
+        f" and {summary.tokens} API tokens"
+    )
+
+
+def _start(source: ExportableStore, target: ExportableStore, source_url: str) -> tuple[CopyProgress, bool]:
+    """Return the checkpoint to continue from and whether it resumes a copy; raise CopyError otherwise."""
+    fingerprint = source.export_summary().fingerprint()
+    progress = target.copy_progress()
+    if progress is None:
+        held = target.export_summary()
+        if not held.is_empty():
+            raise CopyError(
+                f"the target is not empty: it contains {_describe(held)}; copy into an empty store"
+            )
+        return CopyProgress(source=source_url, fingerprint=fingerprint, phase=PHASES[0]), False
+    if progress.source != source_url:
+        raise CopyError(
+            f"the target contains a copy from {progress.source}, not from {source_url};"
+            " copy into an empty store, or continue that copy with --from set to its source"
+        )
+    if progress.fingerprint != fingerprint:
+        raise CopyError(
+            f"the source {source_url} changed since the copy into this target began;"
+            " empty the target and copy again"
+        )
+    return progress, True
+
+
+def _next_phase(phase: str) -> str:
+    return PHASES[PHASES.index(phase) + 1]
+
+
+def _copy_batch(
+    source: ExportableStore, target: ExportableStore, progress: CopyProgress, batch_size: int
+) -> CopyStep:
+    """Copy the next batch of ``progress.phase`` and return it; the last batch of a phase moves on."""
+    phase = progress.phase
+    if phase == "tokens":
+        batch = RawBatch(tokens=source.export_tokens())
+        following = replace(progress, phase=_next_phase(phase), cursor=None)
+        target.import_batch(batch, progress=following)
+        return CopyStep(phase, len(batch), following)
+
+    if phase == "cis":
+        cis = source.export_cis(after=progress.cursor, limit=batch_size)
+        keys = [ci.key for ci in cis]
+        batch = RawBatch(cis=cis)
+    else:
+        keys = source.export_ci_keys(after=progress.cursor, limit=batch_size)
+        if phase == "relationships":
+            batch = RawBatch(relationships=source.export_relationships(keys))
+        else:
+            batch = RawBatch(versions=source.export_versions(keys))
+
+    if len(keys) < batch_size:
+        following = replace(progress, phase=_next_phase(phase), cursor=None)
+    else:
+        following = replace(progress, cursor=keys[-1])
+    target.import_batch(batch, progress=following)
+    return CopyStep(phase, len(batch), following)
+
+
+def copy_graph(
+    source: ExportableStore,
+    target: ExportableStore,
+    *,
+    source_url: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[CopyStep], None] | None = None,
+) -> CopyReport:
+    """Copy every row of ``source`` into ``target``, continuing an interrupted copy, then verify it.
+
+    ``source_url`` identifies the source in the target's checkpoint. ``on_batch`` is called after
+    each committed batch. Raise CopyError when the target is neither empty nor a copy of this
+    source in progress, or when the finished copy's counts or checksums differ from the source's.
+    """
+    if batch_size < 1:
+        raise ValueError(f"invalid batch size {batch_size}; use 1 or more")
+    progress, resumed = _start(source, target, source_url)
+    if resumed:
+        logger.info(
+            "resuming the copy from %s at phase %s after key %r", source_url, progress.phase, progress.cursor
+        )
+    else:
+        logger.info("copying %s from %s", _describe(source.export_summary()), source_url)
+
+    written = 0
+    while progress.phase != "done":
+        step = _copy_batch(source, target, progress, batch_size)
+        written += step.rows
+        progress = step.progress
+        if on_batch is not None:
+            on_batch(step)
+
+    report = CopyReport(
+        written=written,
+        resumed=resumed,
+        source=checksum_store(source, page_size=batch_size),
+        target=checksum_store(target, page_size=batch_size),
+    )
+    _verify(report)
+    logger.info("copied %s rows from %s; counts and checksums match", written, source_url)
+    return report
+
+
+def _verify(report: CopyReport) -> None:
+    problems: list[str] = []
+    for kind, expected in report.source.counts.items():
+        actual = report.target.counts[kind]
+        if actual != expected:
+            problems.append(f"{kind}: {actual} in the target, {expected} in the source")
+        elif report.target.checksums[kind] != report.source.checksums[kind]:
+            problems.append(f"{kind}: the checksums differ")
+    if problems:
+        raise CopyError(
+            "the copy does not match its source (" + "; ".join(problems) + "); the source may have"
+            " changed during the copy: empty the target and copy again"
+        )
+
+
+# The command line
+
+
+def copy_command(
+    source_url: Annotated[str, typer.Option("--from", help="URL of the store to copy from.")],
+    target_url: Annotated[
+        str, typer.Option("--to", help="URL of the store to copy into; empty, or a copy in progress.")
+    ],
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="CIs per batch; a batch also carries their relationships or versions.")
+    ] = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Copy a whole graph with its history and API tokens between stores; run again to resume."""
+    errors = Console(stderr=True)
+    source_url, target_url = normalize_url(source_url), normalize_url(target_url)
+    if source_url == target_url:
+        errors.print("[red]--from and --to name the same store; give two different stores[/]")
+        raise typer.Exit(1)
+    try:
+        source = open_exportable(source_url)
+    except (ValueError, StoreError) as error:
+        errors.print(f"[red]cannot open the source store: {error}[/]")
+        raise typer.Exit(1) from None
+    try:
+        target = open_exportable(target_url)
+    except (ValueError, StoreError) as error:
+        source.close()
+        errors.print(f"[red]cannot open the target store: {error}[/]")
+        raise typer.Exit(1) from None
+
+    try:
+        report = _copy_with_progress(source, target, source_url, batch_size, errors)
+    except (CopyError, StoreError) as error:
+        errors.print(f"[red]copy failed: {error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        source.close()
+        target.close()
+
+    counts = ", ".join(f"{count} {kind}" for kind, count in report.target.counts.items())
+    print(f"copied {report.written} rows{' (resumed)' if report.resumed else ''}; the target holds {counts}")
+    for kind, checksum in report.target.checksums.items():
+        print(f"  {kind} sha256 {checksum}")
+
+
+def _copy_with_progress(
+    source: ExportableStore, target: ExportableStore, source_url: str, batch_size: int, console: Console
+) -> CopyReport:
+    total = source.export_summary().total
+    done = target.export_summary().total
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("copying", total=total, completed=done)
+
+        def advance(step: CopyStep) -> None:
+            description = "verifying" if step.progress.phase == "done" else f"copying {step.progress.phase}"
+            bar.update(task, advance=step.rows, description=description)
+
+        return copy_graph(source, target, source_url=source_url, batch_size=batch_size, on_batch=advance)
