@@ -13,10 +13,18 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction, NotificationMinimumSeverity, basic_auth
+from neo4j import (
+    READ_ACCESS,
+    Driver,
+    GraphDatabase,
+    ManagedTransaction,
+    NotificationMinimumSeverity,
+    basic_auth,
+)
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 from pydantic import SecretStr
 
@@ -30,16 +38,21 @@ from cmdb.model import (
     VersionRecord,
 )
 from cmdb.settings import Settings, get_settings
-from cmdb.store import neo4j_graph, neo4j_relationships, neo4j_write
+from cmdb.store import neo4j_changes, neo4j_graph, neo4j_history, neo4j_relationships, neo4j_write
 from cmdb.store.base import (
     MAX_PAGE_SIZE,
     ApiToken,
+    ApprovalRecord,
     CIFilter,
     CINotFoundError,
+    FreezeExceptionRecord,
     ImpactClosure,
     ImpactContext,
     Neighbour,
     Page,
+    ReviewRecord,
+    StoredChange,
+    StoredFreezeWindow,
     StoreError,
     UpsertResult,
 )
@@ -114,6 +127,8 @@ class Neo4jStore:
     def _apply_schema(self) -> None:
         with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
             for statement in schema_statements():
+                session.run(statement).consume()
+            for statement in (*neo4j_history.SCHEMA_STATEMENTS, *neo4j_changes.SCHEMA_STATEMENTS):
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
 
@@ -303,6 +318,57 @@ class Neo4jStore:
             raise CINotFoundError(key)
         return found
 
+    # History and change management
+
+    def versions_as_of(self, at: datetime) -> list[VersionRecord]:
+        return self._read(neo4j_history.versions_as_of, at)
+
+    def save_changes(
+        self, changes: Sequence[StoredChange], *, freeze_windows: Sequence[StoredFreezeWindow] = ()
+    ) -> None:
+        self._write(neo4j_changes.save_changes, changes, freeze_windows, now=utc_now())
+
+    def get_change(self, change_id: str) -> StoredChange | None:
+        return self._read(neo4j_changes.get_change, change_id)
+
+    def list_changes(self, *, states: Sequence[str] = ()) -> list[StoredChange]:
+        return self._read(neo4j_changes.list_changes, states)
+
+    def list_freeze_windows(self) -> list[StoredFreezeWindow]:
+        return self._read(neo4j_changes.list_freeze_windows)
+
+    def apply_change(
+        self,
+        cis: Sequence[CIInput],
+        *,
+        change: StoredChange,
+        context: ChangeContext,
+        freeze_exceptions: Sequence[FreezeExceptionRecord] = (),
+    ) -> UpsertResult:
+        return self._write(
+            neo4j_changes.apply_change,
+            cis,
+            change=change,
+            context=context,
+            freeze_exceptions=freeze_exceptions,
+            now=utc_now(),
+        )
+
+    def save_approval(self, approval: ApprovalRecord) -> None:
+        self._write(neo4j_changes.save_approval, approval)
+
+    def approvals(self, change_id: str) -> list[ApprovalRecord]:
+        return self._read(neo4j_changes.approvals, change_id)
+
+    def freeze_exceptions(self, *, change_id: str | None = None) -> list[FreezeExceptionRecord]:
+        return self._read(neo4j_changes.freeze_exceptions, change_id)
+
+    def save_review(self, review: ReviewRecord) -> None:
+        self._write(neo4j_changes.save_review, review)
+
+    def reviews(self, change_id: str) -> list[ReviewRecord]:
+        return self._read(neo4j_changes.reviews, change_id)
+
     def counts(self) -> dict[str, int]:
         """Return the number of CIs (retired ones included), relationships and versions."""
 
@@ -336,13 +402,14 @@ class Neo4jStore:
         return self._read(work)
 
     def ping(self) -> None:
-        """Run ``RETURN 1``; raise StoreError when Neo4j does not respond."""
+        """Run ``RETURN 1`` once; raise StoreError when Neo4j does not respond.
 
-        def work(tx: ManagedTransaction) -> None:
-            tx.run("RETURN 1").consume()
-
+        It runs without the retries of managed transactions, which wait up to 30 s by default,
+        and without the store's bookmarks, so a readiness check fails fast and recovers alone.
+        """
         try:
-            self._read(work)
+            with self._driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+                session.run("RETURN 1").consume()
         except (DriverError, Neo4jError) as error:
             raise StoreError(
                 f"Neo4j at {self.uri} (database {self.database!r}) did not respond: {error}"
