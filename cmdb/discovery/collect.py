@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyasn1.type import univ  # type: ignore[import-untyped]  # pyasn1 ships no type information
-from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]  # pysnmp 7 ships no py.typed
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
     ObjectIdentity,
@@ -37,7 +37,7 @@ from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]  # pys
     get_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
-from pysnmp.proto import errind, rfc1902, rfc1905  # type: ignore[import-untyped]  # no py.typed
+from pysnmp.proto import errind, rfc1902, rfc1905
 
 from cmdb.discovery.credentials import (
     AuthProtocol,
@@ -333,11 +333,13 @@ async def collect(
     profiles: Sequence[Profile],
     options: CollectOptions | None = None,
     preferred_profiles: Mapping[Target, str] | None = None,
+    on_walk: Callable[[RawWalk], None] | None = None,
 ) -> list[RawWalk]:
     """Collect all `targets` concurrently and return their walks in target order.
 
     `preferred_profiles` maps a target to the profile NAME that worked last
-    time (`RawWalk.profile`); that profile is tried first.
+    time (`RawWalk.profile`); that profile is tried first. `on_walk` is called
+    with each walk as soon as its target is done, e.g. to advance a progress bar.
     """
     options = options or CollectOptions()
     unknown = [name for name in options.tables if name not in TABLES]
@@ -354,7 +356,10 @@ async def collect(
 
     async def bounded(target: Target) -> RawWalk:
         async with semaphore:
-            return await collect_target(engine, target, profiles, options, preferred.get(target))
+            walk = await collect_target(engine, target, profiles, options, preferred.get(target))
+        if on_walk is not None:
+            on_walk(walk)
+        return walk
 
     try:
         walks = await asyncio.gather(*(bounded(target) for target in target_list))

@@ -22,6 +22,7 @@ from cmdb.model import (
     Strength,
     VersionRecord,
 )
+from cmdb.store.base_discovery import DiscoveryStore
 
 MAX_NEIGHBOUR_DEPTH = 10
 MAX_PAGE_SIZE = 500
@@ -227,7 +228,7 @@ class ReviewRecord:
 
 
 @runtime_checkable
-class GraphStore(Protocol):
+class GraphStore(DiscoveryStore, Protocol):
     """Storage of the CI graph, its history and its tokens.
 
     Writes run in one transaction per call; every write of a CI or relationship

@@ -47,6 +47,7 @@ from cmdb.store.base import (
     StoreError,
     UpsertResult,
 )
+from cmdb.store.sqlite_discovery import SQLiteDiscoveryMethods
 from cmdb.store.sqlite_rows import (
     CI_COLUMNS,
     chunked,
@@ -73,7 +74,7 @@ def decode_cursor(cursor: str) -> str:
         raise ValueError(f"invalid cursor {cursor!r}; pass the end_cursor of the previous page") from None
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteDiscoveryMethods):
     """A ``GraphStore`` in one SQLite file, safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
