@@ -118,7 +118,15 @@ def _find_stored(store: GraphStore, discovered: DiscoveredCI) -> CIRecord | None
 def _reconcile(store: GraphStore, discovered: Sequence[DiscoveredCI], run: DiscoveryRun) -> _Plan:
     plan = _Plan()
     written: set[str] = set()
+    outcomes = {outcome.target: outcome for outcome in run.outcomes}
     for item in discovered:
+        if not item.identities:
+            message = "no serial, MAC or hostname to identify the device; not recorded as a CI"
+            logger.warning("target %s: %s", item.scope, message)
+            if item.scope in outcomes:
+                outcomes[item.scope].errors.append(message)
+                outcomes[item.scope].error = outcomes[item.scope].error or message
+            continue
         stored = _find_stored(store, item)
         merged = merge_ci(item, stored)
         plan.keys[item.ref] = merged.ci.key
@@ -201,18 +209,30 @@ def _load_relationships(
 def _end_unseen_links(
     store: GraphStore,
     covered_switches: Iterable[str],
+    walked: set[str],
     rows: dict[tuple[str, str], dict[str, Any]],
     run: DiscoveryRun,
     context: ChangeContext,
 ) -> None:
-    """End the discovery-made links of fully walked switches that this run no longer saw."""
-    unseen: set[tuple[str, str, str]] = set()
+    """End the discovery-made links of fully walked switches that this run no longer saw.
+
+    A link to a device that has an SNMP target of its own but was not walked
+    in this run stays, because its own tables were not read.
+    """
+    candidates: dict[tuple[str, str, str], str] = {}
     for switch in covered_switches:
         for record in store.relationships(switch, direction=Direction.BOTH, types=[CONNECTS_TO]):
             if record.properties.get(ORIGIN_PROPERTY) != DISCOVERY_ORIGIN:
                 continue
             if (record.source, record.target) not in rows:
-                unseen.add((record.source, record.type, record.target))
+                other = record.target if record.source == switch else record.source
+                candidates[(record.source, record.type, record.target)] = other
+    others = store.get_cis(set(candidates.values()))
+    unseen: set[tuple[str, str, str]] = set()
+    for identity, other in candidates.items():
+        target = others[other].attributes.get("snmp_target") if other in others else None
+        if target is None or target in walked:
+            unseen.add(identity)
     if unseen:
         run.links_removed += store.end_relationships(sorted(unseen), context=context)
         for source, _, target in sorted(unseen):
@@ -328,7 +348,8 @@ def apply_walks(
 
     rows = _link_rows(topology, plan.keys)
     _load_relationships(store, rows, run, context, options.batch_size)
-    _end_unseen_links(store, _covered_switches(devices, by_target, plan.keys), rows, run, context)
+    walked = {device.target for device in devices}
+    _end_unseen_links(store, _covered_switches(devices, by_target, plan.keys), walked, rows, run, context)
     _age_out(store, set(scope), options, run, context)
     run.unattached = _unattached(topology, plan.keys)
 
