@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +17,11 @@ from pydantic import ValidationError
 
 from cmdb.changes.analysis import assess_change, load_change
 from cmdb.changes.approvals import ChangeType
+from cmdb.changes.clock import zone
 from cmdb.changes.documents import to_stored_change, to_stored_freeze_window
 from cmdb.changes.errors import ApprovalRejectedError, ChangeValidationError
 from cmdb.changes.freeze import FreezeWindow
-from cmdb.changes.models import ChangeRecord, ChangeState, parse_change, parse_freeze_window
+from cmdb.changes.models import ChangeRecord, ChangeState, invalid_field, parse_change, parse_freeze_window
 from cmdb.model import CIInput, CIRecord, describe_validation_error
 from cmdb.store.base import ApprovalRecord, GraphStore, ReviewRecord
 
@@ -113,12 +114,26 @@ def _check_touches(store: GraphStore, change: ChangeRecord) -> None:
             ) from None
 
 
-def validate_change(*, store: GraphStore, document: Mapping[str, Any], time_zone: str) -> ChangeRecord:
-    """Parse and check a change document against the store; raise ChangeValidationError."""
+def _at(location: str, error: ChangeValidationError) -> ChangeValidationError:
+    """Return ``error`` with its field under ``location``, e.g. ``changes.2.window``."""
+    return ChangeValidationError(str(error), field=f"{location}{error.field}", value=error.value)
+
+
+def validate_change(
+    *, store: GraphStore, document: Mapping[str, Any], time_zone: str, location: str = ""
+) -> ChangeRecord:
+    """Parse and check a change document against the store; raise ChangeValidationError.
+
+    The error's field is prefixed with ``location``, the place of the document in a larger one.
+    """
     try:
-        change = parse_change(document, time_zone=time_zone)
-    except ValueError as error:
-        raise ChangeValidationError(str(error), value=document.get("id")) from None
+        return _validate_change(store=store, document=document, time_zone=time_zone)
+    except ChangeValidationError as error:
+        raise _at(location, error) from None
+
+
+def _validate_change(*, store: GraphStore, document: Mapping[str, Any], time_zone: str) -> ChangeRecord:
+    change = parse_change(document, time_zone=time_zone)
     if change.state not in OPEN_STATES:
         raise ChangeValidationError(
             f"change {change.id!r} cannot be saved in state {change.state.value!r}; save it as draft or"
@@ -137,12 +152,23 @@ def validate_change(*, store: GraphStore, document: Mapping[str, Any], time_zone
     return change
 
 
-def validate_freeze_window(*, store: GraphStore, document: Mapping[str, Any], time_zone: str) -> FreezeWindow:
-    """Parse a freeze window document and check that the CIs its scope names exist."""
+def validate_freeze_window(
+    *, store: GraphStore, document: Mapping[str, Any], time_zone: str, location: str = ""
+) -> FreezeWindow:
+    """Parse a freeze window document and check that the CIs its scope names exist.
+
+    Raise ChangeValidationError with its field prefixed with ``location``.
+    """
     try:
-        window = parse_freeze_window(document, time_zone=time_zone)
-    except ValueError as error:
-        raise ChangeValidationError(str(error), value=document.get("id")) from None
+        return _validate_freeze_window(store=store, document=document, time_zone=time_zone)
+    except ChangeValidationError as error:
+        raise _at(location, error) from None
+
+
+def _validate_freeze_window(
+    *, store: GraphStore, document: Mapping[str, Any], time_zone: str
+) -> FreezeWindow:
+    window = parse_freeze_window(document, time_zone=time_zone)
     keys = [item for item in window.scope if not item.startswith(("class:", "tag:"))]
     found = store.get_cis(keys)
     missing = [key for key in keys if key not in found]
@@ -154,6 +180,14 @@ def validate_freeze_window(*, store: GraphStore, document: Mapping[str, Any], ti
             value=missing[0],
         )
     return window
+
+
+def _entries(document: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    """Return the list of objects under ``name``; raise ChangeValidationError for anything else."""
+    entries = document.get(name) or []
+    if not isinstance(entries, list) or not all(isinstance(entry, Mapping) for entry in entries):
+        raise ChangeValidationError(f"'{name}' must be a list of objects", field=name, value=entries)
+    return entries
 
 
 def save_change(*, store: GraphStore, document: Mapping[str, Any], time_zone: str) -> ChangeRecord:
@@ -184,14 +218,28 @@ def load_changes(*, store: GraphStore, document: Mapping[str, Any]) -> LoadResul
             "the changes file has no 'time_zone'; give an IANA name such as 'America/Chicago'",
             field="time_zone",
         )
-    windows_raw: Sequence[Any] = document.get("freeze_windows") or []
-    changes_raw: Sequence[Any] = document.get("changes") or []
-    windows = [validate_freeze_window(store=store, document=doc, time_zone=time_zone) for doc in windows_raw]
-    changes = [validate_change(store=store, document=doc, time_zone=time_zone) for doc in changes_raw]
-    for kind, ids in (("freeze window", [w.id for w in windows]), ("change", [c.id for c in changes])):
-        repeated = sorted({item for item in ids if ids.count(item) > 1})
+    with invalid_field("time_zone", time_zone):
+        zone(time_zone)
+    windows_raw = _entries(document, "freeze_windows")
+    changes_raw = _entries(document, "changes")
+    windows = [
+        validate_freeze_window(
+            store=store, document=doc, time_zone=time_zone, location=f"freeze_windows.{index}."
+        )
+        for index, doc in enumerate(windows_raw)
+    ]
+    changes = [
+        validate_change(store=store, document=doc, time_zone=time_zone, location=f"changes.{index}.")
+        for index, doc in enumerate(changes_raw)
+    ]
+    for kind, ids in (("freeze_windows", [w.id for w in windows]), ("changes", [c.id for c in changes])):
+        repeated = [index for index, item in enumerate(ids) if ids.index(item) != index]
         if repeated:
-            raise ChangeValidationError(f"{kind} {repeated[0]!r} appears twice; give each one a unique id")
+            raise ChangeValidationError(
+                f"{kind} lists {ids[repeated[0]]!r} twice; give each entry a unique id",
+                field=f"{kind}.{repeated[0]}.id",
+                value=ids[repeated[0]],
+            )
     store.save_changes(
         [to_stored_change(change) for change in changes],
         freeze_windows=[to_stored_freeze_window(window) for window in windows],
