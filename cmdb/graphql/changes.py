@@ -27,7 +27,7 @@ from cmdb.changes.errors import (
     RollbackBlockedError,
 )
 from cmdb.changes.history import impact_as_of
-from cmdb.changes.service import approve_change, load_changes, record_review, save_change
+from cmdb.changes.service import approve_change, load_changes, readiness, record_review, save_change
 from cmdb.graphql import fields
 from cmdb.graphql.changes_types import (
     Approval,
@@ -38,6 +38,7 @@ from cmdb.graphql.changes_types import (
     ChangeType,
     FreezeConflict,
     FreezeException,
+    ReadinessType,
     RollbackBlocked,
     RollbackPlanType,
 )
@@ -62,6 +63,7 @@ class ChangeLoadType:
 ChangeAssessmentResult = Annotated[
     ChangeAssessmentType | ChangeNotFound | CINotFound, strawberry.union("ChangeAssessmentResult")
 ]
+ReadinessResult = Annotated[ReadinessType | ChangeNotFound | CINotFound, strawberry.union("ReadinessResult")]
 RollbackPlanResult = Annotated[
     RollbackPlanType | ChangeNotFound | CINotFound | ValidationFailed, strawberry.union("RollbackPlanResult")
 ]
@@ -96,8 +98,9 @@ def _instant(at: datetime | None, field: str) -> datetime | ValidationFailed:
     return at
 
 
-def _invalid(error: ChangeValidationError) -> ValidationFailed:
-    return ValidationFailed.single(error.field, str(error), error.value)
+def _invalid(error: ChangeValidationError, location: str = "") -> ValidationFailed:
+    """Return the error as a union member, its field prefixed with ``location``, e.g. "document."."""
+    return ValidationFailed.single(f"{location}{error.field}", str(error), error.value)
 
 
 def _change_zone(info: strawberry.Info[Context, None], change_id: str) -> str:
@@ -119,6 +122,17 @@ class ChangeQuery:
         except CINotFoundError as error:
             return CINotFound.for_key(error.key)
         return ChangeAssessmentType.from_assessment(assessment)
+
+    @fields.field(description="Whether a change is scheduled and has every required approval.")
+    def ready_to_implement(self, info: strawberry.Info[Context, None], id: str) -> ReadinessResult:
+        info.context.require_reader()
+        try:
+            found = readiness(store=info.context.store, change_id=id)
+        except ChangeNotFoundError as error:
+            return ChangeNotFound.from_error(error)
+        except CINotFoundError as error:
+            return CINotFound.for_key(error.key)
+        return ReadinessType.from_readiness(id, found)
 
     @fields.field(description="Change records in any of the given states (all when empty), by window start.")
     def changes(
@@ -186,9 +200,13 @@ class ChangeMutation:
         if not isinstance(document, dict):
             return ValidationFailed.single("document", "give the change as a JSON object")
         try:
+            zone(time_zone)
+        except ValueError as error:
+            return ValidationFailed.single("timeZone", str(error), time_zone)
+        try:
             change = save_change(store=info.context.store, document=document, time_zone=time_zone)
         except ChangeValidationError as error:
-            return _invalid(error)
+            return _invalid(error, "document.")
         return ChangeType.from_record(change)
 
     @fields.mutation(
@@ -201,7 +219,7 @@ class ChangeMutation:
         try:
             result = load_changes(store=info.context.store, document=document)
         except ChangeValidationError as error:
-            return _invalid(error)
+            return _invalid(error, "document.")
         return ChangeLoadType(freeze_windows=result.freeze_windows, changes=result.changes)
 
     @fields.mutation(description="Approve a change as a role the caller's token holds.")

@@ -20,6 +20,7 @@ from cmdb.changes.errors import (
     RollbackBlockedError,
 )
 from cmdb.changes.models import ChangeRecord
+from cmdb.changes.service import Readiness
 from cmdb.graphql.impact_types import ImpactReportType
 from cmdb.store.base import ApprovalRecord, FreezeExceptionRecord
 
@@ -190,6 +191,28 @@ class RollbackPlanType:
             if assessment.impact
             else None,
             conflicts=Conflict.from_conflicts(assessment.conflicts, tz),
+        )
+
+
+@strawberry.type(
+    name="Readiness",
+    description="Whether a change is scheduled and fully approved; freezes are checked on implementing.",
+)
+class ReadinessType:
+    change_id: str
+    ready: bool
+    missing_approvals: list[str] = strawberry.field(description="Required roles that have not approved yet.")
+    problems: list[str] = strawberry.field(
+        description="Why the change may not be implemented; empty when ready."
+    )
+
+    @classmethod
+    def from_readiness(cls, change_id: str, readiness: Readiness) -> ReadinessType:
+        return cls(
+            change_id=change_id,
+            ready=readiness.ready,
+            missing_approvals=list(readiness.missing_approvals),
+            problems=list(readiness.problems),
         )
 
 
