@@ -28,6 +28,7 @@ from cmdb.store.sqlite_rows import (
     QUORUM_TYPES,
     RELATIONSHIP_COLUMNS,
     ci_record,
+    fill_keys,
     impact_node,
     placeholders,
     relationship_record,
@@ -50,11 +51,6 @@ def ci_id(conn: sqlite3.Connection, key: str) -> int:
     if row is None:
         raise CINotFoundError(key)
     return int(row[0])
-
-
-def _fill_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
-    conn.execute("DELETE FROM temp.scratch_key")
-    conn.executemany("INSERT OR IGNORE INTO temp.scratch_key (key) VALUES (?)", [(k,) for k in keys])
 
 
 def relationships(
@@ -133,48 +129,48 @@ def impact_closure(conn: sqlite3.Connection, roots: Iterable[str]) -> ImpactClos
 
     Retired and planned CIs are neither entered nor returned.
     """
-    _fill_keys(conn, roots)
+    fill_keys(conn, roots)
     conn.execute("DELETE FROM temp.scratch_id")
     inactive = placeholders(len(INACTIVE))
-    # UNION over the id column alone visits each CI once; a depth or path column would
-    # make SQLite enumerate every path.
+    # UNION over the id column alone visits each CI once, because a depth or path column would
+    # make SQLite enumerate every path. The scratch tables have no statistics, so each join below
+    # puts them first with CROSS JOIN, whose left table SQLite keeps as the outer loop. Otherwise
+    # the planner may pick a full scan of ci or impact_edge as the outer loop.
     conn.execute(
         "INSERT INTO temp.scratch_id (id)"
         " WITH RECURSIVE reached(id) AS ("
-        "  SELECT ci.id FROM temp.scratch_key k JOIN ci ON ci.key = k.key"
+        "  SELECT ci.id FROM temp.scratch_key k CROSS JOIN ci ON ci.key = k.key"
         f"  WHERE ci.status NOT IN ({inactive})"
         "  UNION"
-        "  SELECT e.to_id FROM reached JOIN impact_edge e ON e.from_id = reached.id"
-        f"  JOIN ci ON ci.id = e.to_id WHERE ci.status NOT IN ({inactive})"
+        "  SELECT e.to_id FROM reached CROSS JOIN impact_edge e ON e.from_id = reached.id"
+        f"  CROSS JOIN ci ON ci.id = e.to_id WHERE ci.status NOT IN ({inactive})"
         " ) SELECT id FROM reached",
         [*INACTIVE, *INACTIVE],
     )
     # A group's quorum needs all its members, including those impact did not reach.
     conn.execute(
         "INSERT OR IGNORE INTO temp.scratch_id (id)"
-        " SELECT e.from_id FROM impact_edge e JOIN temp.scratch_id g ON g.id = e.to_id"
-        " JOIN ci ON ci.id = e.from_id"
+        " SELECT e.from_id FROM temp.scratch_id g CROSS JOIN impact_edge e ON e.to_id = g.id"
+        " CROSS JOIN ci ON ci.id = e.from_id"
         f" WHERE e.type IN ({placeholders(len(QUORUM_TYPES))}) AND ci.status NOT IN ({inactive})",
         [*QUORUM_TYPES, *INACTIVE],
     )
 
     keys: dict[int, str] = {}
     nodes: dict[str, ImpactNode] = {}
-    for row in conn.execute(f"SELECT ci.id, {NODE_COLUMNS} FROM temp.scratch_id s JOIN ci ON ci.id = s.id"):
+    for row in conn.execute(
+        f"SELECT ci.id, {NODE_COLUMNS} FROM temp.scratch_id s CROSS JOIN ci ON ci.id = s.id"
+    ):
         node = impact_node(row[1:])
         keys[row[0]] = node.key
         nodes[node.key] = node
 
+    strengths = _STRENGTHS
     edges = [
-        ImpactEdge(
-            source=keys[from_id],
-            target=keys[to_id],
-            type=rel_type,
-            strength=_STRENGTHS.get(strength),
-        )
+        ImpactEdge(source=keys[from_id], target=keys[to_id], type=rel_type, strength=strengths.get(strength))
         for from_id, to_id, rel_type, strength in conn.execute(
             "SELECT e.from_id, e.to_id, e.type, e.strength FROM temp.scratch_id a"
-            " JOIN impact_edge e ON e.from_id = a.id JOIN temp.scratch_id b ON b.id = e.to_id"
+            " CROSS JOIN impact_edge e ON e.from_id = a.id CROSS JOIN temp.scratch_id b ON b.id = e.to_id"
         )
     ]
     return ImpactClosure(nodes=nodes, edges=edges)
@@ -185,18 +181,19 @@ def impact_context(conn: sqlite3.Connection, keys: Iterable[str]) -> ImpactConte
 
     Also return every Team with a non-empty ``notify_for_tags``, and a node for each CI named.
     """
-    _fill_keys(conn, keys)
+    fill_keys(conn, keys)
 
+    # As in impact_closure, the scratch table and the recursive table lead each CROSS JOIN.
     located_in: dict[str, list[str]] = defaultdict(list)
     for source, target in conn.execute(
         "WITH RECURSIVE held(id) AS ("
-        "  SELECT ci.id FROM temp.scratch_key k JOIN ci ON ci.key = k.key"
+        "  SELECT ci.id FROM temp.scratch_key k CROSS JOIN ci ON ci.key = k.key"
         "  UNION"
-        "  SELECT r.target_id FROM held JOIN relationship r ON r.source_id = held.id"
-        "  WHERE r.type = 'LOCATED_IN' AND r.ended_at IS NULL"
+        "  SELECT r.target_id FROM held CROSS JOIN relationship r"
+        "  ON r.source_id = held.id AND r.type = 'LOCATED_IN' WHERE r.ended_at IS NULL"
         " ) SELECT s.key, t.key FROM held"
-        " JOIN relationship r ON r.source_id = held.id AND r.type = 'LOCATED_IN'"
-        " JOIN ci s ON s.id = r.source_id JOIN ci t ON t.id = r.target_id"
+        " CROSS JOIN relationship r ON r.source_id = held.id AND r.type = 'LOCATED_IN'"
+        " CROSS JOIN ci s ON s.id = r.source_id CROSS JOIN ci t ON t.id = r.target_id"
         " WHERE r.ended_at IS NULL ORDER BY s.key, t.key"
     ):
         located_in[source].append(target)
@@ -204,9 +201,9 @@ def impact_context(conn: sqlite3.Connection, keys: Iterable[str]) -> ImpactConte
     managed_by: dict[str, list[str]] = defaultdict(list)
     owned_by: dict[str, list[str]] = defaultdict(list)
     for source, rel_type, target in conn.execute(
-        "SELECT s.key, r.type, t.key FROM temp.scratch_key k JOIN ci s ON s.key = k.key"
-        " JOIN relationship r ON r.source_id = s.id AND r.type IN ('MANAGED_BY', 'OWNED_BY')"
-        " JOIN ci t ON t.id = r.target_id WHERE r.ended_at IS NULL ORDER BY s.key, r.type, t.key"
+        "SELECT s.key, r.type, t.key FROM temp.scratch_key k CROSS JOIN ci s ON s.key = k.key"
+        " CROSS JOIN relationship r ON r.source_id = s.id AND r.type IN ('MANAGED_BY', 'OWNED_BY')"
+        " CROSS JOIN ci t ON t.id = r.target_id WHERE r.ended_at IS NULL ORDER BY s.key, r.type, t.key"
     ):
         (managed_by if rel_type == "MANAGED_BY" else owned_by)[source].append(target)
 
@@ -228,7 +225,7 @@ def impact_context(conn: sqlite3.Connection, keys: Iterable[str]) -> ImpactConte
         for node in (
             impact_node(row)
             for row in conn.execute(
-                f"SELECT {NODE_COLUMNS} FROM temp.scratch_key k JOIN ci ON ci.key = k.key"
+                f"SELECT {NODE_COLUMNS} FROM temp.scratch_key k CROSS JOIN ci ON ci.key = k.key"
             )
         )
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-from collections.abc import Iterator, Sequence
+import json.encoder
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -15,6 +17,7 @@ from cmdb.model import (
     CIRecord,
     Criticality,
     Flow,
+    RelationshipInput,
     RelationshipRecord,
     Status,
     normalize_mac,
@@ -36,10 +39,41 @@ CI_COLUMNS = (
 NODE_COLUMNS = "ci.key, ci.ci_class, ci.name, ci.status, ci.criticality, ci.tags, ci.attributes"
 RELATIONSHIP_COLUMNS = "s.key, r.type, t.key, r.properties, r.version, r.created_at, r.updated_at"
 
+# Built once: json.dumps builds a new encoder on every call that passes options.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The string encoder that _ENCODER uses, since ensure_ascii is off.
+_encode_string = json.encoder.encode_basestring
+_DECODER = json.JSONDecoder()
+_PLAIN_JSON_TYPES = frozenset({str, int, bool, type(None)})
+_STATUSES = {status.value: status for status in Status}
+_CRITICALITIES = {criticality.value: criticality for criticality in Criticality}
+
 
 def dumps(value: Any) -> str:
     """Encode ``value`` as canonical JSON, so equal content gives equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
+
+
+def relationship_snapshot(rel: RelationshipInput, properties: str, version: int) -> str:
+    """Return the version snapshot of ``rel`` as ``dumps`` would encode it, given its ``properties`` JSON.
+
+    Relationships are most of an import, so the snapshot reuses the encoded properties when
+    every value is a string, integer, boolean or None, because pydantic's JSON mode leaves those
+    values unchanged. Other values go through ``model_dump``.
+    """
+    if not all(type(value) in _PLAIN_JSON_TYPES for value in rel.properties.values()):
+        return dumps({**rel.model_dump(mode="json"), "version": version})
+    # Keys in sorted order, with the separators and string escaping of _ENCODER.
+    return (
+        f'{{"properties":{properties},"source":{_encode_string(rel.source)},'
+        f'"target":{_encode_string(rel.target)},"type":{_encode_string(rel.type)},"version":{version}}}'
+    )
+
+
+def fill_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
+    """Replace the rows of the connection's ``temp.scratch_key`` table with ``keys``."""
+    conn.execute("DELETE FROM temp.scratch_key")
+    conn.executemany("INSERT OR IGNORE INTO temp.scratch_key (key) VALUES (?)", [(k,) for k in keys])
 
 
 def utc_now() -> str:
@@ -83,14 +117,17 @@ def ci_record(row: Sequence[Any]) -> CIRecord:
 
 def impact_node(row: Sequence[Any]) -> ImpactNode:
     """Build an ImpactNode from a row selected with ``NODE_COLUMNS``."""
+    # Closures of the whole graph build tens of thousands of nodes, so this skips the JSON
+    # parser for empty tags and attributes and looks enum members up in dicts.
+    tags, attributes = row[5], row[6]
     return ImpactNode(
         key=row[0],
         ci_class=row[1],
         name=row[2],
-        status=Status(row[3]),
-        criticality=Criticality(row[4]),
-        tags=tuple(json.loads(row[5])),
-        attributes=json.loads(row[6]),
+        status=_STATUSES[row[3]],
+        criticality=_CRITICALITIES[row[4]],
+        tags=() if tags == "[]" else tuple(_DECODER.decode(tags)),
+        attributes={} if attributes == "{}" else _DECODER.decode(attributes),
     )
 
 
