@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,14 @@ from cmdb.store.base import (
     UpsertResult,
     VersionConflictError,
 )
-from cmdb.store.sqlite_rows import CI_COLUMNS, ci_record, dumps, relationship_key
+from cmdb.store.sqlite_rows import (
+    CI_COLUMNS,
+    ci_record,
+    dumps,
+    fill_keys,
+    relationship_key,
+    relationship_snapshot,
+)
 
 
 @dataclass(slots=True)
@@ -49,7 +56,7 @@ class _StoredCI:
 
 
 def _content(ci: CIInput) -> tuple[str, ...]:
-    """Return what decides whether a CI changed, in the order of the ``_load_ci`` columns."""
+    """Return what decides whether a CI changed, in the order of the ``_load_cis`` columns."""
     return (
         ci.ci_class,
         ci.name,
@@ -61,21 +68,23 @@ def _content(ci: CIInput) -> tuple[str, ...]:
     )
 
 
-def _load_ci(conn: sqlite3.Connection, key: str) -> _StoredCI | None:
-    row = conn.execute(
-        "SELECT id, version, ci_class, name, status, criticality, identifiers, attributes, tags,"
-        " sources FROM ci WHERE key = ?",
-        (key,),
-    ).fetchone()
-    if row is None:
-        return None
-    return _StoredCI(
-        id=row[0],
-        version=row[1],
-        content=tuple(row[2:9]),
-        attributes=json.loads(row[7]),
-        sources=json.loads(row[9]),
-    )
+def _load_cis(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, _StoredCI]:
+    """Return the stored CIs among ``keys``, by key, read in one query through ``temp.scratch_key``."""
+    fill_keys(conn, keys)
+    stored: dict[str, _StoredCI] = {}
+    for row in conn.execute(
+        "SELECT ci.key, ci.id, ci.version, ci.ci_class, ci.name, ci.status, ci.criticality,"
+        " ci.identifiers, ci.attributes, ci.tags, ci.sources"
+        " FROM temp.scratch_key k CROSS JOIN ci ON ci.key = k.key"
+    ):
+        stored[row[0]] = _StoredCI(
+            id=row[1],
+            version=row[2],
+            content=tuple(row[3:10]),
+            attributes=json.loads(row[8]),
+            sources=json.loads(row[10]),
+        )
+    return stored
 
 
 def _snapshot(ci: CIInput, version: int, sources: dict[str, str]) -> dict[str, Any]:
@@ -96,6 +105,63 @@ def _sources(ci: CIInput, stored: _StoredCI | None, origin: str) -> dict[str, st
     return sources
 
 
+def _next_id(conn: sqlite3.Connection, table: str) -> int:
+    """Return the id after the largest in ``table``, as SQLite would assign it to the next row."""
+    (largest,) = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+    return int(largest) + 1
+
+
+_CLOSE_VERSION = "UPDATE version SET valid_to = ? WHERE entity = ? AND entity_key = ? AND valid_to IS NULL"
+_INSERT_VERSION = (
+    "INSERT INTO version (entity, entity_key, ci_id, version, operation, snapshot, actor,"
+    " origin, request_id, change_id, valid_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(slots=True)
+class _VersionRows:
+    """Version rows of one batch, written with two ``executemany`` calls in batch order."""
+
+    context: ChangeContext
+    now: str
+    closed: list[tuple[str, str, str]] = field(default_factory=list)
+    added: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(
+        self,
+        *,
+        entity: str,
+        entity_key: str,
+        ci_id: int,
+        version: int,
+        operation: str,
+        snapshot: str,
+    ) -> None:
+        """Queue a version with its JSON ``snapshot``; close the current one unless the entity is new."""
+        if operation != "create":
+            self.closed.append((self.now, entity, entity_key))
+        context = self.context
+        self.added.append(
+            (
+                entity,
+                entity_key,
+                ci_id,
+                version,
+                operation,
+                snapshot,
+                context.actor,
+                context.origin.value,
+                context.request_id,
+                context.change_id,
+                self.now,
+            )
+        )
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(_CLOSE_VERSION, self.closed)
+        conn.executemany(_INSERT_VERSION, self.added)
+
+
 def write_version(
     conn: sqlite3.Connection,
     *,
@@ -109,48 +175,41 @@ def write_version(
     now: str,
 ) -> None:
     """Close the entity's current version and record a new one."""
-    conn.execute(
-        "UPDATE version SET valid_to = ? WHERE entity = ? AND entity_key = ? AND valid_to IS NULL",
-        (now, entity, entity_key),
+    rows = _VersionRows(context=context, now=now)
+    rows.add(
+        entity=entity,
+        entity_key=entity_key,
+        ci_id=ci_id,
+        version=version,
+        operation=operation,
+        snapshot=dumps(snapshot),
     )
-    conn.execute(
-        "INSERT INTO version (entity, entity_key, ci_id, version, operation, snapshot, actor,"
-        " origin, request_id, change_id, valid_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            entity,
-            entity_key,
-            ci_id,
-            version,
-            operation,
-            dumps(snapshot),
-            context.actor,
-            context.origin.value,
-            context.request_id,
-            context.change_id,
-            now,
-        ),
-    )
-
-
-def _write_lookups(conn: sqlite3.Connection, ci_id: int, ci: CIInput) -> None:
-    """Replace the identifier and tag index rows of a CI."""
-    conn.execute("DELETE FROM ci_identifier WHERE ci_id = ?", (ci_id,))
-    conn.executemany(
-        "INSERT OR IGNORE INTO ci_identifier (ci_id, kind, value) VALUES (?, ?, ?)",
-        [(ci_id, kind, value) for kind, value in ci.identifiers.lookup_values()],
-    )
-    conn.execute("DELETE FROM ci_tag WHERE ci_id = ?", (ci_id,))
-    conn.executemany("INSERT INTO ci_tag (ci_id, tag) VALUES (?, ?)", [(ci_id, tag) for tag in ci.tags])
+    rows.write(conn)
 
 
 def upsert_cis(
     conn: sqlite3.Connection, cis: Sequence[CIInput], *, context: ChangeContext, now: str
 ) -> BatchOutcome:
-    """Create or update each CI by key; reject duplicates in the batch and stale expected versions."""
+    """Create or update each CI by key; reject duplicates in the batch and stale expected versions.
+
+    The batch's stored CIs are read with one query, and each kind of row is written with one
+    ``executemany``. Only the first row of a key is considered, so every row sees the CI as it
+    was before the batch.
+    """
     outcome = BatchOutcome()
     result = outcome.result
     origin = context.origin.value
+    stored_cis = _load_cis(conn, [ci.key for ci in cis])
+    next_id = _next_id(conn, "ci")
+
     seen: set[str] = set()
+    touched: list[tuple[str, int]] = []
+    inserted: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    lookups_replaced: list[tuple[int]] = []
+    identifiers: list[tuple[int, str, str]] = []
+    tags: list[tuple[int, str]] = []
+    versions = _VersionRows(context=context, now=now)
     for index, ci in enumerate(cis):
         if ci.key in seen:
             message = f"duplicate key {ci.key!r} in this batch; send each CI once per batch"
@@ -158,7 +217,7 @@ def upsert_cis(
             continue
         seen.add(ci.key)
 
-        stored = _load_ci(conn, ci.key)
+        stored = stored_cis.get(ci.key)
         if ci.version is not None:
             if stored is None:
                 message = (
@@ -175,99 +234,107 @@ def upsert_cis(
 
         content = _content(ci)
         if stored is not None and stored.content == content:
-            conn.execute("UPDATE ci SET last_seen = ? WHERE id = ?", (now, stored.id))
+            touched.append((now, stored.id))
             result.unchanged += 1
             continue
 
         sources = _sources(ci, stored, origin)
-        class_, name, status, criticality, identifiers, attributes, tags = content
+        class_, name, status, criticality, identifiers_json, attributes, tags_json = content
+        columns = (
+            class_,
+            name,
+            name.casefold(),
+            status,
+            criticality,
+            identifiers_json,
+            attributes,
+            tags_json,
+            dumps(sources),
+        )
         if stored is None:
             version = 1
-            cursor = conn.execute(
-                "INSERT INTO ci (key, ci_class, name, name_folded, status, criticality, identifiers,"
-                " attributes, tags, sources, version, first_seen, last_seen, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ci.key,
-                    class_,
-                    name,
-                    name.casefold(),
-                    status,
-                    criticality,
-                    identifiers,
-                    attributes,
-                    tags,
-                    dumps(sources),
-                    version,
-                    now,
-                    now,
-                    now,
-                    now,
-                ),
-            )
-            assert cursor.lastrowid is not None
-            ci_id = cursor.lastrowid
+            ci_id = next_id
+            next_id += 1
+            inserted.append((ci_id, ci.key, *columns, version, now, now, now, now))
             operation = "create"
             result.added += 1
         else:
             version = stored.version + 1
             ci_id = stored.id
-            conn.execute(
-                "UPDATE ci SET ci_class = ?, name = ?, name_folded = ?, status = ?, criticality = ?,"
-                " identifiers = ?, attributes = ?, tags = ?, sources = ?, version = ?,"
-                " last_seen = ?, updated_at = ? WHERE id = ?",
-                (
-                    class_,
-                    name,
-                    name.casefold(),
-                    status,
-                    criticality,
-                    identifiers,
-                    attributes,
-                    tags,
-                    dumps(sources),
-                    version,
-                    now,
-                    now,
-                    ci_id,
-                ),
-            )
+            updated.append((*columns, version, now, now, ci_id))
+            lookups_replaced.append((ci_id,))
             operation = "update"
             result.updated += 1
 
-        _write_lookups(conn, ci_id, ci)
-        write_version(
-            conn,
+        identifiers.extend((ci_id, kind, value) for kind, value in ci.identifiers.lookup_values())
+        tags.extend((ci_id, tag) for tag in ci.tags)
+        versions.add(
             entity="ci",
             entity_key=ci.key,
             ci_id=ci_id,
             version=version,
             operation=operation,
-            snapshot=_snapshot(ci, version, sources),
-            context=context,
-            now=now,
+            snapshot=dumps(_snapshot(ci, version, sources)),
         )
+
+    conn.executemany("UPDATE ci SET last_seen = ? WHERE id = ?", touched)
+    conn.executemany(
+        "INSERT INTO ci (id, key, ci_class, name, name_folded, status, criticality, identifiers,"
+        " attributes, tags, sources, version, first_seen, last_seen, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserted,
+    )
+    conn.executemany(
+        "UPDATE ci SET ci_class = ?, name = ?, name_folded = ?, status = ?, criticality = ?,"
+        " identifiers = ?, attributes = ?, tags = ?, sources = ?, version = ?,"
+        " last_seen = ?, updated_at = ? WHERE id = ?",
+        updated,
+    )
+    # Identifier and tag rows of an updated CI are replaced; a new CI has none yet.
+    conn.executemany("DELETE FROM ci_identifier WHERE ci_id = ?", lookups_replaced)
+    conn.executemany("DELETE FROM ci_tag WHERE ci_id = ?", lookups_replaced)
+    conn.executemany("INSERT OR IGNORE INTO ci_identifier (ci_id, kind, value) VALUES (?, ?, ?)", identifiers)
+    conn.executemany("INSERT INTO ci_tag (ci_id, tag) VALUES (?, ?)", tags)
+    versions.write(conn)
     return outcome
 
 
-def _write_impact_edge(
-    conn: sqlite3.Connection, relationship_id: int, source_id: int, target_id: int, rel: RelationshipInput
-) -> None:
-    """Write the relationship's impact edge in the direction impact flows, or none for a no-flow type."""
+def _impact_edge(
+    relationship_id: int, source_id: int, target_id: int, rel: RelationshipInput
+) -> tuple[int, int, int, str, str | None] | None:
+    """Return the relationship's impact edge row in the direction impact flows, or None for a no-flow type."""
     flow = RELATIONSHIP_TYPES[rel.type].flow
     if flow is Flow.NONE:
-        conn.execute("DELETE FROM impact_edge WHERE relationship_id = ?", (relationship_id,))
-        return
+        return None
     if flow is Flow.TARGET_TO_SOURCE:
         from_id, to_id = target_id, source_id
     else:
         from_id, to_id = source_id, target_id
     strength = impact_strength(rel.type, rel.properties.get("strength"))
-    conn.execute(
-        "INSERT OR REPLACE INTO impact_edge (relationship_id, from_id, to_id, type, strength)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (relationship_id, from_id, to_id, rel.type, strength.value if strength else None),
-    )
+    return (relationship_id, from_id, to_id, rel.type, strength.value if strength else None)
+
+
+def _ci_ids(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, int]:
+    """Return the ids of the stored CIs among ``keys``, read in one query."""
+    fill_keys(conn, keys)
+    return dict(conn.execute("SELECT ci.key, ci.id FROM temp.scratch_key k CROSS JOIN ci ON ci.key = k.key"))
+
+
+def _load_relationships(
+    conn: sqlite3.Connection, identities: Sequence[tuple[int, str, int]]
+) -> dict[tuple[int, str, int], tuple[int, str, int, str | None]]:
+    """Return (id, properties, version, ended_at) of the stored relationships among ``identities``."""
+    stored: dict[tuple[int, str, int], tuple[int, str, int, str | None]] = {}
+    # The identities travel as one JSON array, read by json_each ahead of the unique index.
+    for source_id, rel_type, target_id, *row in conn.execute(
+        "SELECT r.source_id, r.type, r.target_id, r.id, r.properties, r.version, r.ended_at"
+        " FROM json_each(?) j CROSS JOIN relationship r"
+        " ON r.source_id = json_extract(j.value, '$[0]') AND r.type = json_extract(j.value, '$[1]')"
+        " AND r.target_id = json_extract(j.value, '$[2]')",
+        (json.dumps(identities),),
+    ):
+        stored[(source_id, rel_type, target_id)] = (row[0], row[1], row[2], row[3])
+    return stored
 
 
 def upsert_relationships(
@@ -277,76 +344,93 @@ def upsert_relationships(
     context: ChangeContext,
     now: str,
 ) -> BatchOutcome:
-    """Create, update or reopen each relationship; reject rows naming a CI the store does not hold."""
+    """Create, update or reopen each relationship; reject rows naming a CI the store does not hold.
+
+    As in ``upsert_cis``, the batch's stored rows are read with one query per table and each
+    kind of row is written with one ``executemany``.
+    """
     outcome = BatchOutcome()
     result = outcome.result
-    ci_ids: dict[str, int | None] = {}
+    ci_ids = _ci_ids(conn, {key for rel in relationships for key in (rel.source, rel.target)})
+
+    # The first row of each identity whose CIs exist is written; the rest are rejected.
+    accepted: list[tuple[RelationshipInput, str, int, int]] = []
     seen: set[tuple[str, str, str]] = set()
     for index, rel in enumerate(relationships):
-        key = relationship_key(rel.source, rel.type, rel.target)
-        if rel.identity in seen:
+        identity = (rel.source, rel.type, rel.target)
+        key = relationship_key(*identity)
+        if identity in seen:
             message = f"duplicate relationship {key!r} in this batch; send each relationship once"
             result.rejected.append(RowError(index, key, message))
             continue
-        seen.add(rel.identity)
+        seen.add(identity)
 
-        for ci_key in (rel.source, rel.target):
-            if ci_key not in ci_ids:
-                row = conn.execute("SELECT id FROM ci WHERE key = ?", (ci_key,)).fetchone()
-                ci_ids[ci_key] = row[0] if row else None
-        missing = [k for k in (rel.source, rel.target) if ci_ids[k] is None]
-        if missing:
+        source_id, target_id = ci_ids.get(rel.source), ci_ids.get(rel.target)
+        if source_id is None or target_id is None:
+            missing = [k for k in (rel.source, rel.target) if k not in ci_ids]
             names = " and ".join(repr(k) for k in missing)
             message = f"CI {names} not found; import the CI before relationships that name it"
             result.rejected.append(RowError(index, key, message))
             continue
-        source_id, target_id = ci_ids[rel.source], ci_ids[rel.target]
-        assert source_id is not None and target_id is not None
+        accepted.append((rel, key, source_id, target_id))
 
-        properties = dumps(rel.properties)
-        stored = conn.execute(
-            "SELECT id, properties, version, ended_at FROM relationship"
-            " WHERE source_id = ? AND type = ? AND target_id = ?",
-            (source_id, rel.type, target_id),
-        ).fetchone()
+    stored_rows = _load_relationships(conn, [(s, rel.type, t) for rel, _, s, t in accepted])
+    next_id = _next_id(conn, "relationship")
+    inserted: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    edges: list[tuple[int, int, int, str, str | None]] = []
+    edges_removed: list[tuple[int]] = []
+    versions = _VersionRows(context=context, now=now)
+    for rel, key, source_id, target_id in accepted:
+        properties = dumps(rel.properties) if rel.properties else "{}"
+        stored = stored_rows.get((source_id, rel.type, target_id))
         if stored is not None and stored[1] == properties and stored[3] is None:
             result.unchanged += 1
             continue
 
         if stored is None:
             version = 1
-            cursor = conn.execute(
-                "INSERT INTO relationship (source_id, type, target_id, properties, version,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (source_id, rel.type, target_id, properties, version, now, now),
-            )
-            assert cursor.lastrowid is not None
-            relationship_id = cursor.lastrowid
+            relationship_id = next_id
+            next_id += 1
+            inserted.append((relationship_id, source_id, rel.type, target_id, properties, version, now, now))
             operation = "create"
             result.added += 1
         else:
             relationship_id, version = stored[0], stored[2] + 1
-            conn.execute(
-                "UPDATE relationship SET properties = ?, version = ?, updated_at = ?, ended_at = NULL"
-                " WHERE id = ?",
-                (properties, version, now, relationship_id),
-            )
+            updated.append((properties, version, now, relationship_id))
             operation = "update"
             result.updated += 1
 
-        _write_impact_edge(conn, relationship_id, source_id, target_id, rel)
-        snapshot = {**rel.model_dump(mode="json"), "version": version}
-        write_version(
-            conn,
+        edge = _impact_edge(relationship_id, source_id, target_id, rel)
+        if edge is not None:
+            edges.append(edge)
+        elif stored is not None:
+            edges_removed.append((relationship_id,))
+        versions.add(
             entity="relationship",
             entity_key=key,
             ci_id=source_id,
             version=version,
             operation=operation,
-            snapshot=snapshot,
-            context=context,
-            now=now,
+            snapshot=relationship_snapshot(rel, properties, version),
         )
+
+    conn.executemany(
+        "INSERT INTO relationship (id, source_id, type, target_id, properties, version,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        inserted,
+    )
+    conn.executemany(
+        "UPDATE relationship SET properties = ?, version = ?, updated_at = ?, ended_at = NULL WHERE id = ?",
+        updated,
+    )
+    conn.executemany("DELETE FROM impact_edge WHERE relationship_id = ?", edges_removed)
+    conn.executemany(
+        "INSERT OR REPLACE INTO impact_edge (relationship_id, from_id, to_id, type, strength)"
+        " VALUES (?, ?, ?, ?, ?)",
+        edges,
+    )
+    versions.write(conn)
     return outcome
 
 
