@@ -56,6 +56,7 @@ from cmdb.store.base import (
     StoreError,
     UpsertResult,
 )
+from cmdb.store.neo4j_discovery import Neo4jDiscoveryMethods
 from cmdb.store.neo4j_rows import ci_record, identifier_candidates, schema_statements, utc_now, version_record
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def check_uri(uri: str) -> str:
     return uri
 
 
-class Neo4jStore:
+class Neo4jStore(Neo4jDiscoveryMethods):
     """A ``GraphStore`` in one Neo4j database, safe to share between threads."""
 
     def __init__(self, uri: str, *, user: str, password: SecretStr, database: str) -> None:

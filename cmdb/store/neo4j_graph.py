@@ -81,7 +81,7 @@ def relationships(
     pattern = _PATTERNS[direction].format(types=type_alternation(list(types)))
     _require_ci(tx, key)
     rows = tx.run(
-        f"MATCH {pattern}"
+        f"MATCH {pattern} WHERE r.ended_at IS NULL"
         " RETURN startNode(r).key AS source, type(r) AS type, endNode(r).key AS target,"
         " r.properties_json AS properties_json, r.version AS version,"
         " r.created_at AS created_at, r.updated_at AS updated_at"
@@ -112,7 +112,8 @@ def neighbours(
         Direction.BOTH: f"-[:{alternation}*1..{depth}]-",
     }[direction]
     rows = tx.run(
-        f"MATCH (s:CI {{key: $key}}) MATCH path = (s){arrow}(n:CI) WHERE n <> s"
+        f"MATCH (s:CI {{key: $key}}) MATCH path = (s){arrow}(n:CI)"
+        " WHERE n <> s AND none(r IN relationships(path) WHERE r.ended_at IS NOT NULL)"
         " WITH n, min(length(path)) AS distance"
         " RETURN n AS ci, distance ORDER BY distance, n.key",
         key=key,

@@ -26,7 +26,7 @@ UNWIND $rows AS row
 MATCH (:CI {{key: row.source}})-[r]->(:CI {{key: row.target}})
 WHERE type(r) = row.type
 {LOCK.format("r")}
-RETURN r.key AS key, r.properties_json AS properties_json, r.version AS version
+RETURN r.key AS key, r.properties_json AS properties_json, r.version AS version, r.ended_at AS ended_at
 """
 
 
@@ -56,10 +56,20 @@ def _update_relationships_query(type_name: str) -> str:
         "UNWIND $rows AS row\n"
         f"MATCH ()-[r:{rel_type.name} {{key: row.key}}]->()\n"
         "SET r.properties_json = row.relationship.properties_json,"
-        " r.version = row.relationship.version, r.updated_at = row.relationship.updated_at\n"
+        " r.version = row.relationship.version, r.updated_at = row.relationship.updated_at,"
+        " r.ended_at = null\n"
     )
+    # An ended relationship has lost its impact edge, so the edge is merged back when it reopens.
+    if rel_type.flow is Flow.TARGET_TO_SOURCE:
+        query += (
+            "WITH row, startNode(r) AS s, endNode(r) AS t\nMERGE (t)-[i:IMPACTS {rel_key: row.key}]->(s)\n"
+        )
+    elif rel_type.flow is not Flow.NONE:
+        query += (
+            "WITH row, startNode(r) AS s, endNode(r) AS t\nMERGE (s)-[i:IMPACTS {rel_key: row.key}]->(t)\n"
+        )
     if rel_type.flow is not Flow.NONE:
-        query += "WITH row\nMATCH ()-[i:IMPACTS {rel_key: row.key}]->()\nSET i.strength = row.strength\n"
+        query += "SET i.type = row.type, i.strength = row.strength\n"
     return query
 
 
@@ -76,7 +86,7 @@ def upsert_relationships(
     known = {row["key"] for row in tx.run(_LOAD_ENDS, keys=ends)}
     lookups = [{"source": r.source, "type": r.type, "target": r.target} for r in relationships]
     stored_by_key = {
-        row["key"]: (row["properties_json"], row["version"])
+        row["key"]: (row["properties_json"], row["version"], row["ended_at"])
         for row in tx.run(_LOAD_RELATIONSHIPS, rows=lookups)
     }
 
@@ -103,7 +113,7 @@ def upsert_relationships(
 
         properties_json = dumps(rel.properties)
         stored = stored_by_key.get(key)
-        if stored is not None and stored[0] == properties_json:
+        if stored is not None and stored[0] == properties_json and stored[2] is None:
             result.unchanged += 1
             continue
 
