@@ -7,6 +7,7 @@ NEO4J_URI names a server, on Neo4j.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -673,7 +674,7 @@ def snapshot(store: GraphStore) -> tuple[list[Any], list[Any]]:
 
 
 def scenario_with(*, freeze_windows: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
-    document = json.loads(json.dumps(SCENARIO))
+    document: dict[str, Any] = copy.deepcopy(SCENARIO)
     if freeze_windows is not None:
         document["freeze_windows"] = freeze_windows
     document.update(overrides)
