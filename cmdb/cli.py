@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from cmdb.cli_changes import change_app, history, parse_instant
+from cmdb.cli_discovery import discover, render_switch_ports, start_periodic_discovery, switch_ports
 from cmdb.copy import copy_command
 from cmdb.impact import ImpactReport, ImpactRequest, ImpactState, Mode, analyze
 from cmdb.impact.priority import PriorityMatrix
@@ -28,6 +29,7 @@ token_app = typer.Typer(help="API tokens.")
 app.add_typer(token_app, name="token")
 app.add_typer(change_app, name="change")
 app.command("history")(history)
+app.command("discover")(discover)
 
 console = Console()
 errors = Console(stderr=True)
@@ -103,6 +105,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     logging.getLogger().setLevel(settings.log_level.upper())
     graph_store = _open(settings)
     application = create_app(settings=settings, store=graph_store)
+    start_periodic_discovery(settings, graph_store)
     console.print(f"GraphQL at http://{host}:{port}/graphql (store {settings.store})")
     try:
         uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
@@ -327,6 +330,7 @@ def show(
         neighbours = (
             graph_store.neighbours(record.key, depth=depth, direction=Direction.BOTH) if depth else []
         )
+        ports = switch_ports(graph_store, record, relationships)
     finally:
         graph_store.close()
     if json_output:
@@ -341,6 +345,7 @@ def show(
         print(json.dumps(document, indent=1))
     else:
         render_ci(console, record, relationships, neighbours)
+        render_switch_ports(console, ports)
 
 
 @app.command()

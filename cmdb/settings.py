@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cmdb.discovery.vendors import DEFAULT_MEDICAL_VENDORS
+
 DEFAULT_STORE_FILE = "cmdb.sqlite3"
 
 
@@ -40,6 +42,25 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=2000, ge=1, description="Rows per write transaction.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+
+    discovery_targets: list[str] = Field(
+        default_factory=list, description='Targets of periodic discovery, e.g. ["10.20.0.0/24"].'
+    )
+    discovery_credentials: Path | None = Field(default=None, description="SNMP credentials YAML file.")
+    discovery_interval: str | None = Field(
+        default=None, description="Time between periodic runs of `cmdb serve`, e.g. 6h; unset: none."
+    )
+    discovery_stale_after: str = Field(default="7d", description="Age after which an unseen CI is stale.")
+    discovery_timeout: float = Field(default=2.0, gt=0, description="Seconds per SNMP request.")
+    discovery_retries: int = Field(default=1, ge=0, description="Retries per SNMP request.")
+    discovery_concurrency: int = Field(default=32, ge=1, description="Targets collected at once.")
+    discovery_max_macs_per_port: int = Field(
+        default=8, ge=1, description="MACs above which a switch port counts as an uplink."
+    )
+    discovery_medical_vendors: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MEDICAL_VENDORS),
+        description="OUI organisation names whose unknown endpoints become MedicalDevice CIs.",
+    )
 
     neo4j_user: str = Field(default="neo4j", description="Neo4j user name.")
     neo4j_password: SecretStr = Field(default=SecretStr(""), description="Neo4j password.")

@@ -78,8 +78,10 @@ def _outcome(walk: RawWalk) -> TargetOutcome:
     if not walk.reachable:
         status = TargetStatus.UNREACHABLE
     else:
-        partial = [name for name, table in walk.tables.items() if table.status is not TableStatus.COMPLETE]
-        status = TargetStatus.PARTIAL if partial or messages else TargetStatus.OK
+        # A profile that failed before the one that worked is reported, but the walk is whole.
+        incomplete = [table for table in walk.tables.values() if table.status is not TableStatus.COMPLETE]
+        table_errors = [error for error in walk.errors if error.table is not None]
+        status = TargetStatus.PARTIAL if incomplete or table_errors else TargetStatus.OK
     return TargetOutcome(
         target=walk.target,
         status=status,
