@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from cmdb.cli_changes import change_app, history, parse_instant
@@ -16,10 +18,10 @@ from cmdb.cli_discovery import discover, render_switch_ports, start_periodic_dis
 from cmdb.copy import copy_command
 from cmdb.impact import ImpactReport, ImpactRequest, ImpactState, Mode, analyze
 from cmdb.impact.priority import PriorityMatrix
-from cmdb.model import ChangeContext, CIRecord, Direction, Origin
+from cmdb.model import ChangeContext, CIRecord, Direction, Origin, describe_validation_error
 from cmdb.render import render_ci, render_impact, render_matches
 from cmdb.settings import Settings
-from cmdb.store import open_store
+from cmdb.store import open_store, redact_url
 from cmdb.store.base import CINotFoundError, GraphStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -42,17 +44,36 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _settings(store_url: str | None) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for line in describe_validation_error(error):
+            field, _, problem = line.partition(":")
+            errors.print(f"[red]invalid setting CMDB_{field.upper()}:{problem}[/]")
+        errors.print("[red]fix the CMDB_* environment variables named above[/]")
+        raise typer.Exit(1) from None
     if store_url:
         settings = settings.model_copy(update={"store": store_url})
     return settings
 
 
-def _open(settings: Settings) -> GraphStore:
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def _open(settings: Settings, *, must_exist: bool = False) -> GraphStore:
+    """Open the configured store; with ``must_exist``, refuse to create a new SQLite file."""
+    shown = redact_url(settings.store)
+    path = _sqlite_path(settings.store)
+    if must_exist and path is not None and not path.exists():
+        errors.print(
+            f"[red]store {shown} does not exist; check --store or CMDB_STORE, or import data first[/]"
+        )
+        raise typer.Exit(1)
     try:
         return open_store(settings.store)
-    except (ValueError, StoreError) as error:
-        errors.print(f"[red]cannot open store {settings.store}: {error}[/]")
+    except (ValueError, StoreError, OSError, sqlite3.Error) as error:
+        errors.print(f"[red]cannot open store {shown}: {error}[/]")
         raise typer.Exit(1) from None
 
 
@@ -106,7 +127,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     graph_store = _open(settings)
     application = create_app(settings=settings, store=graph_store)
     start_periodic_discovery(settings, graph_store)
-    console.print(f"GraphQL at http://{host}:{port}/graphql (store {settings.store})")
+    console.print(f"GraphQL at http://{host}:{port}/graphql (store {redact_url(settings.store)})")
     try:
         uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
     finally:
@@ -131,12 +152,18 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")
     ] = True,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the SQLite store first when it already holds CIs.")
+    ] = False,
 ) -> None:
-    """Load a fresh store with a demo hospital, print an admin token, and serve with open reads."""
+    """Load an empty store with a demo hospital, print an admin token, and serve with open reads."""
     from cmdb.auth import create_token
 
+    if dataset not in ("generated", "reference"):
+        errors.print(f"[red]invalid dataset {dataset!r}; use 'generated' or 'reference'[/]")
+        raise typer.Exit(1)
     settings = _settings(store).model_copy(update={"open_reads": True})
-    _reset_sqlite(settings.store)
+    _make_demo_store_empty(settings.store, reset=reset)
     graph_store = _open(settings)
     context = ChangeContext(actor="demo", origin=Origin.DEMO)
     try:
@@ -152,10 +179,10 @@ def demo(
             counts = load_demo(
                 store=graph_store, seed=seed, scale=scale, context=context, batch_size=settings.batch_size
             )
-            console.print(f"Loaded the demo hospital (seed {seed}, scale {scale}): {counts}")
-        else:
-            errors.print(f"[red]invalid dataset {dataset!r}; use 'generated' or 'reference'[/]")
-            raise typer.Exit(1)
+            console.print(
+                f"Loaded the demo hospital (seed {seed}, scale {scale}):"
+                f" {counts['cis']} CIs, {counts['relationships']} relationships"
+            )
         token = create_token(store=graph_store, name="demo-admin", actor="demo-admin", roles=["admin"])
     finally:
         graph_store.close()
@@ -164,15 +191,35 @@ def demo(
         _serve(settings, host or settings.host, port or settings.port)
 
 
-def _reset_sqlite(url: str) -> None:
-    """Remove the SQLite file of ``url`` and its WAL files, so the demo starts from a fresh store."""
-    if not url.startswith("sqlite:///"):
+def _make_demo_store_empty(url: str, *, reset: bool) -> None:
+    """Make sure the demo loads into an empty store; delete a SQLite store only with ``reset``."""
+    shown = redact_url(url)
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
         return
-    path = Path(url.removeprefix("sqlite:///"))
+    probe = _open(Settings(store=url))
+    try:
+        held = probe.counts().get("cis", 0)
+    finally:
+        probe.close()
+    if held == 0:
+        return
+    if not reset:
+        errors.print(
+            f"[red]store {shown} already holds {held} CIs; the demo loads into an empty store."
+            " Pass --reset to delete this SQLite store first, or name another with --store.[/]"
+        )
+        raise typer.Exit(1)
+    if path is None:
+        errors.print(
+            f"[red]--reset deletes SQLite files only; empty {shown} yourself or use another store[/]"
+        )
+        raise typer.Exit(1)
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if candidate.exists():
             candidate.unlink()
             logger.info("removed %s for a fresh demo store", candidate)
+    errors.print(f"deleted {shown} ({held} CIs) as --reset asked")
 
 
 @app.command("import")
@@ -185,11 +232,19 @@ def import_files(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Import files into the store; rejected rows are listed with their line and reason."""
+    """Import files into the store; rejected rows are listed with their line and reason.
+
+    Exit status: 0 when every row was written, 3 when some rows were rejected, 1 when a
+    file could not be imported at all.
+    """
     from rich.progress import Progress, TaskID
 
-    from cmdb.imports import ImportFileError, ImportProgress, import_file
+    from cmdb.imports import ImportFileError, ImportFormat, ImportProgress, import_file
 
+    if file_format is not None and file_format not in {item.value for item in ImportFormat}:
+        allowed = ", ".join(item.value for item in ImportFormat)
+        errors.print(f"[red]invalid --format {file_format!r}; use one of: {allowed}[/]")
+        raise typer.Exit(1)
     settings = _settings(store)
     graph_store = _open(settings)
     context = ChangeContext(actor=_cli_context().actor, origin=Origin.IMPORT)
@@ -217,8 +272,8 @@ def import_files(
                         batch_size=settings.batch_size,
                         progress=advance,
                     )
-                except ImportFileError as error:
-                    errors.print(f"[red]{error}[/]")
+                except (ImportFileError, StoreError, sqlite3.Error) as error:
+                    errors.print(f"[red]{path}: {error}[/]")
                     failed = True
                     continue
                 reports.append(report)
@@ -233,12 +288,16 @@ def import_files(
                 console.print(f"  [yellow]rejected[/] {rejected}")
     if failed:
         raise typer.Exit(1)
+    if any(report.rejected for report in reports):
+        raise typer.Exit(3)
 
 
 @app.command()
 def impact(
     cis: Annotated[list[str] | None, typer.Argument(help="Root CIs by key, name, serial, MAC or IP.")] = None,
-    mode: Annotated[Mode, typer.Option(help="Mode of the roots given as arguments.")] = Mode.DOWN,
+    mode: Annotated[
+        Mode, typer.Option(case_sensitive=False, help="Mode of the roots given as arguments.")
+    ] = Mode.DOWN,
     root: Annotated[list[str] | None, typer.Option(help="A root with its own mode, as CI=MODE.")] = None,
     urgency: Annotated[int, typer.Option(min=1, max=3, help="Urgency 1 (high) to 3 (low).")] = 2,
     override: Annotated[
@@ -257,7 +316,7 @@ def impact(
 ) -> None:
     """Show what a failure or a planned outage of the given CIs impacts, and who must act."""
     settings = _settings(store)
-    graph_store = _open(settings)
+    graph_store = _open(settings, must_exist=True)
     try:
         roots: dict[str, Mode] = {_resolve(graph_store, text).key: mode for text in cis or []}
         for assignment in root or []:
@@ -279,6 +338,8 @@ def impact(
             report = _impact_as_of(graph_store, request, as_of, matrix)
     finally:
         graph_store.close()
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning: {warning}[/]")
     if json_output:
         print(json.dumps(report.to_expected_shape(), indent=1))
     else:
@@ -323,7 +384,7 @@ def show(
 ) -> None:
     """Show a CI with its identifiers, attributes and relationships."""
     settings = _settings(store)
-    graph_store = _open(settings)
+    graph_store = _open(settings, must_exist=True)
     try:
         record = _resolve(graph_store, ci)
         relationships = graph_store.relationships(record.key, direction=Direction.BOTH)
@@ -361,24 +422,33 @@ app.command("copy")(copy_command)
 
 @token_app.command("create")
 def token_create(
-    name: Annotated[str, typer.Argument(help="A unique name for the token, e.g. the tool that uses it.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The token's name, e.g. the tool that uses it; creating a name again replaces its token."
+        ),
+    ],
     role: Annotated[list[str], typer.Option("--role", help="A role the token holds; repeat for more.")],
     actor: Annotated[str | None, typer.Option(help="Actor written into history; default NAME.")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Create an API token and print it once; only its hash is stored."""
+    """Create an API token and print it once; only its hash is stored.
+
+    A name is one token: creating it again rotates the token, and the earlier one stops working.
+    """
     from cmdb.auth import create_token
 
     settings = _settings(store)
     graph_store = _open(settings)
     try:
         token = create_token(store=graph_store, name=name, actor=actor or name, roles=role)
-    except ValueError as error:
+    except (ValueError, StoreError) as error:
         errors.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
     finally:
         graph_store.close()
     print(token)
+    errors.print(f"token {name!r} created; any earlier token of that name no longer works")
 
 
 @app.callback()
@@ -395,4 +465,9 @@ def _configure(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except (sqlite3.Error, OSError, StoreError) as error:
+        # A store that fails midway (locked, read-only, disk full) ends with its reason, not a traceback.
+        errors.print(f"[red]store error: {error}; the command stopped here[/]")
+        sys.exit(1)

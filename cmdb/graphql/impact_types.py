@@ -119,6 +119,9 @@ class ImpactReportType:
     stakeholders: list[StakeholderType] = strawberry.field(description="Teams and departments to act.")
     informed: list[StakeholderType] = strawberry.field(description="Teams and departments to tell.")
     locations: list[LocationImpactType]
+    warnings: list[str] = strawberry.field(
+        description="Why a root takes no part, e.g. it is retired or also an override."
+    )
     report: strawberry.Private[ImpactReport]
 
     @classmethod
@@ -144,6 +147,7 @@ class ImpactReportType:
                 )
                 for key, loc in sorted(report.locations.items())
             ],
+            warnings=list(report.warnings),
             report=report,
         )
 

@@ -81,6 +81,7 @@ class ImpactReport:
     stakeholders: list[str]
     informed: list[str]
     locations: dict[str, LocationImpact]
+    warnings: tuple[str, ...] = ()
 
     def to_expected_shape(self) -> dict[str, object]:
         """Return the report as one JSON-ready object in the shape of the reference answers."""

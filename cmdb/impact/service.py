@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import threading
@@ -12,6 +13,7 @@ from cmdb.impact.models import ImpactReport, ImpactRequest
 from cmdb.impact.priority import PriorityMatrix
 from cmdb.impact.propagation import propagate
 from cmdb.impact.summary import summarize
+from cmdb.model import INACTIVE_STATUSES, CIRecord
 from cmdb.store.base import CINotFoundError, GraphStore
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ def analyze(
     for key in sorted(named):
         if key not in found:
             raise CINotFoundError(key)
+    warnings = _root_warnings(request, found)
 
     active_roots = [key for key in request.roots if key not in request.overrides]
     with collector_paused():
@@ -66,6 +69,8 @@ def analyze(
             context=context,
             matrix=matrix or PriorityMatrix(),
         )
+    if warnings:
+        report = dataclasses.replace(report, warnings=warnings)
     logger.info(
         "impact of roots %s: %d CIs in closure, %d impacted, level %d, %s",
         sorted(request.roots),
@@ -75,3 +80,14 @@ def analyze(
         report.priority,
     )
     return report
+
+
+def _root_warnings(request: ImpactRequest, found: dict[str, CIRecord]) -> tuple[str, ...]:
+    """Explain why a root takes no part, so an empty answer is not mistaken for no impact."""
+    warnings: list[str] = []
+    for key in sorted(request.roots):
+        if key in request.overrides:
+            warnings.append(f"root {key} is also an override, so it is ignored")
+        elif found[key].status in INACTIVE_STATUSES:
+            warnings.append(f"root {key} has status {found[key].status.value} and takes no part in impact")
+    return tuple(warnings)

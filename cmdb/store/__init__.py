@@ -22,7 +22,7 @@ NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 def _open_sqlite(url: str) -> GraphStore:
     path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
     if not path or path == ":memory:":
-        raise ValueError(f"invalid SQLite store URL {_redact(url)!r}; use {ACCEPTED_FORMS}, naming a file")
+        raise ValueError(f"invalid SQLite store URL {redact_url(url)!r}; use {ACCEPTED_FORMS}, naming a file")
     return SQLiteStore(path)
 
 
@@ -40,7 +40,7 @@ _OPENERS: dict[str, Callable[[str], GraphStore]] = {
 }
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Return ``url`` with any password replaced, so it can go into a message or a log line."""
     try:
         parts = urlsplit(url)
@@ -57,8 +57,8 @@ def open_store(url: str) -> GraphStore:
     scheme, separator, _ = url.partition("://")
     opener = _OPENERS.get(scheme.lower()) if separator else None
     if opener is None:
-        raise ValueError(f"unsupported store URL {_redact(url)!r}; use {ACCEPTED_FORMS}")
+        raise ValueError(f"unsupported store URL {redact_url(url)!r}; use {ACCEPTED_FORMS}")
     return opener(url)
 
 
-__all__ = ["GraphStore", "SQLiteStore", "open_store"]
+__all__ = ["GraphStore", "SQLiteStore", "open_store", "redact_url"]
