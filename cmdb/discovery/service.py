@@ -376,11 +376,12 @@ def apply_walks(
 
 
 def _preferred_profiles(store: GraphStore, targets: Sequence[Target]) -> dict[Target, str]:
-    """Return the profile that worked for each target in the latest run, so it is tried first."""
-    page = store.list_discovery_runs(first=1, after=None)
-    if not page.items:
+    """Return the profile that worked for each target in the latest finished run, so it is tried first."""
+    page = store.list_discovery_runs(first=10, after=None)
+    finished = [DiscoveryRun.from_stored(item) for item in page.items]
+    last = next((run for run in finished if run.status is RunStatus.FINISHED), None)
+    if last is None:
         return {}
-    last = DiscoveryRun.from_stored(page.items[0])
     worked = {outcome.target: outcome.profile for outcome in last.outcomes if outcome.profile}
     return {target: worked[str(target)] for target in targets if str(target) in worked}
 

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from cmdb.graphql.changes import ChangeMutation, ChangeQuery
+from cmdb.graphql.discovery import DiscoveryMutation, DiscoveryQuery
 from cmdb.graphql.errors import MaskUnexpectedErrors, is_unexpected
 from cmdb.graphql.limits import limit_extensions
 from cmdb.graphql.metrics import MetricsExtension
@@ -21,8 +22,8 @@ from cmdb.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Query = merge_types("Query", (CIQuery, ChangeQuery))
-Mutation = merge_types("Mutation", (CIMutation, ChangeMutation))
+Query = merge_types("Query", (CIQuery, ChangeQuery, DiscoveryQuery))
+Mutation = merge_types("Mutation", (CIMutation, ChangeMutation, DiscoveryMutation))
 
 
 class CMDBSchema(strawberry.Schema):
