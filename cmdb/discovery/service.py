@@ -244,7 +244,8 @@ def _end_unseen_links(
 def _age_out(
     store: GraphStore, scope: set[str], options: DiscoveryOptions, run: DiscoveryRun, context: ChangeContext
 ) -> None:
-    cutoff = _now() - options.stale_after
+    # Measured from the run's start, so a CI this run touched is never older than the cutoff.
+    cutoff = run.started_at - options.stale_after
     stale: list[CIInput] = []
     for record in store.discovered_cis(seen_before=cutoff):
         covered_by = record.attributes.get("snmp_target") or record.attributes.get("learned_on")
