@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cmdb.discovery.records import DeviceFacts
@@ -58,8 +58,6 @@ class DiscoveredCI:
     attributes: dict[str, Any]
     scope: str
     criticality: Criticality = Criticality.ADMINISTRATIVE
-    stored_key: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def identity_macs(macs: Iterable[str | None]) -> list[str]:

@@ -1,7 +1,7 @@
 """Reconciliation: merge what a run discovered into what the store holds, as pure functions.
 
 Attribute precedence follows each attribute's source. Discovery writes an
-attribute when the stored one is missing or was written by discovery; an
+attribute when the stored one is missing or was written by discovery. An
 attribute whose source is curated (manual, API, import, change) keeps its
 value, and a different discovered value is reported as a `Disagreement`.
 Discovery sets class, name, status and criticality only when it creates a

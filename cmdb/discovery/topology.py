@@ -4,7 +4,7 @@ Devices are the walks of one run, each named by its target (`address:port`).
 
 Links come from LLDP and CDP. A neighbour is matched to a walked device by
 chassis MAC (bridge address or any interface MAC), then management address,
-then name; a neighbour that matches none is kept as an unmatched neighbour of
+then name. A neighbour that matches none is kept as an unmatched neighbour of
 its port. Both ends of a link usually report it, so reports are merged into
 one link per pair of ports.
 

@@ -1,7 +1,7 @@
 """Vendors of discovered devices: from the sysObjectID enterprise number and from a MAC's OUI.
 
 OUI lookups use the IEEE registry that netaddr ships, so nothing is downloaded at run
-time; a MAC whose OUI is not registered, or that is locally administered, has no vendor.
+time. A MAC whose OUI is not registered, or that is locally administered, has no vendor.
 Enterprise numbers come from the IANA Private Enterprise Numbers registry; only the
 common network and infrastructure vendors are listed, and other numbers give no vendor.
 """

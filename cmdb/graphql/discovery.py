@@ -1,7 +1,7 @@
 """GraphQL for discovery: the `startDiscovery` mutation and the `discoveryRuns` / `discoveryRun` queries.
 
-A run started here goes on in a background thread (one run at a time per
-store) and the mutation returns its id at once; clients poll `discoveryRun`.
+A run started here goes on in a background thread, one run at a time per
+store. The mutation returns the run at once, and clients poll `discoveryRun`.
 """
 
 from __future__ import annotations

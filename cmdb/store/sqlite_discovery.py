@@ -24,7 +24,7 @@ from cmdb.store.sqlite_write import write_version
 logger = logging.getLogger(__name__)
 
 # NOTE: created on first use rather than as a step of sqlite_schema.MIGRATIONS, so that this
-# table does not take a migration number; `IF NOT EXISTS` makes the statement safe to repeat.
+# table takes no migration number. `IF NOT EXISTS` makes the statement safe to repeat.
 _DISCOVERY_RUN_TABLE = """
 CREATE TABLE IF NOT EXISTS discovery_run (
     id TEXT PRIMARY KEY,        -- sorts by start time, see cmdb.discovery.runs.new_run_id
