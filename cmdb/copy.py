@@ -232,7 +232,8 @@ def copy_command(
         target.close()
 
     counts = ", ".join(f"{count} {kind}" for kind, count in report.target.counts.items())
-    print(f"copied {report.written} rows{' (resumed)' if report.resumed else ''}; the target holds {counts}")
+    resumed = " (continuing an earlier copy)" if report.resumed else ""
+    print(f"copied {report.written} rows{resumed}; the target contains {counts}")
     for kind, checksum in report.target.checksums.items():
         print(f"  {kind} sha256 {checksum}")
 
