@@ -10,12 +10,35 @@ message that quotes the request id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 logger = logging.getLogger(__name__)
+
+# Values quoted in messages are cut to this many characters, so a huge key, cursor or name sent by a
+# client does not come back whole in the error.
+MAX_QUOTED_CHARS = 80
+# Lists of offending values in a message name this many and count the rest.
+MAX_QUOTED_VALUES = 5
+
+
+def shorten(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
+    """Return ``text``, or its first ``limit`` characters ending in "..." when it is longer."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def quote(value: str) -> str:
+    """Return ``value`` quoted for a message, shortened to at most ``MAX_QUOTED_CHARS`` characters."""
+    return repr(shorten(value))
+
+
+def quote_all(values: Sequence[str]) -> str:
+    """Return the first few ``values`` quoted and comma-separated, with a count of those left out."""
+    listed = ", ".join(quote(value) for value in values[:MAX_QUOTED_VALUES])
+    left_out = len(values) - MAX_QUOTED_VALUES
+    return f"{listed} and {left_out} more" if left_out > 0 else listed
 
 
 class ClientError(Exception):

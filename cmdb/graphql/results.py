@@ -10,11 +10,15 @@ from typing import Any
 import strawberry
 from pydantic import ValidationError
 
+from cmdb.graphql.errors import quote, shorten
 from cmdb.store.base import RowError
 from cmdb.store.base import UpsertResult as StoreUpsertResult
 
-# A value longer than this is cut in error messages, so a large attribute map stays readable.
+# A value longer than this is cut in the value field of an error, so a large attribute map stays readable.
+# Messages quote at most MAX_QUOTED_CHARS of it.
 MAX_VALUE_TEXT = 200
+# The maximum length of a CI key. A longer key sent by a client is cut like any other value.
+MAX_KEY_CHARS = 200
 
 # Keys under these fields are the caller's own names and stay as they were sent.
 _FREE_FORM_FIELDS = frozenset({"attributes", "properties"})
@@ -27,7 +31,10 @@ class CINotFound:
 
     @classmethod
     def for_key(cls, key: str) -> CINotFound:
-        return cls(key=key, message=f"CI {key!r} not found; check the key or import the CI first")
+        return cls(
+            key=shorten(key, MAX_KEY_CHARS),
+            message=f"CI {quote(key)} not found; check the key or import the CI first",
+        )
 
 
 @strawberry.type(description='One invalid input field, e.g. {field: "input.0.criticality", value: "high"}.')
@@ -45,7 +52,8 @@ class ValidationFailed:
     @classmethod
     def from_errors(cls, errors: Sequence[FieldError]) -> ValidationFailed:
         lines = [
-            f"{e.field}: {e.message}" + (f" (got {e.value})" if e.value is not None else "") for e in errors
+            f"{e.field}: {e.message}" + (f" (got {shorten(e.value)})" if e.value is not None else "")
+            for e in errors
         ]
         noun = "problem" if len(errors) == 1 else "problems"
         return cls(message=f"invalid input, {len(errors)} {noun}: " + "; ".join(lines), errors=list(errors))
@@ -117,4 +125,7 @@ def field_errors(error: ValidationError, prefix: Sequence[str | int] = ()) -> li
 
 def rejected_row_errors(rows: Sequence[RowError], prefix: str = "input") -> list[FieldError]:
     """Return one FieldError per row a store rejected, pointing at the row in the request."""
-    return [FieldError(field=f"{prefix}.{row.index}", message=row.message, value=row.key) for row in rows]
+    return [
+        FieldError(field=f"{prefix}.{row.index}", message=row.message, value=_value_text(row.key))
+        for row in rows
+    ]
