@@ -14,7 +14,7 @@ import strawberry
 
 from cmdb.graphql import fields
 from cmdb.graphql.context import Context
-from cmdb.graphql.errors import InvalidArgument
+from cmdb.graphql.errors import InvalidArgument, quote, quote_all
 from cmdb.graphql.impact_types import ImpactReportType
 from cmdb.graphql.inputs import CIFilterInput, ImpactInput
 from cmdb.graphql.pagination import DEFAULT_PAGE_SIZE, PageInfo, check_page_size
@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Roots, overrides and open incidents named in one impact question.
 MAX_IMPACT_KEYS = 1000
+# Cursors the server issues are a few hundred characters long: a store cursor of a key of at most
+# 200 characters, in JSON, in base64.
+MAX_CURSOR_CHARS = 1024
 
 CIResult = Annotated[CIType | CINotFound, strawberry.union("CIResult")]
 ImpactResult = Annotated[ImpactReportType | CINotFound | ValidationFailed, strawberry.union("ImpactResult")]
@@ -38,7 +41,7 @@ def _check_values(field: str, values: list[str] | None, allowed: list[str]) -> t
     unknown = [value for value in checked if value not in allowed]
     if unknown:
         raise InvalidArgument(
-            f"invalid filter.{field} {', '.join(repr(v) for v in unknown)}; use one of: {', '.join(allowed)}"
+            f"invalid filter.{field} {quote_all(unknown)}; use one of: {', '.join(allowed)}"
         )
     return checked
 
@@ -59,22 +62,41 @@ def to_store_filter(ci_filter: CIFilterInput | None) -> CIFilter:
     )
 
 
+def _invalid_cursor(cursor: str) -> InvalidArgument:
+    return InvalidArgument(f"invalid cursor {quote(cursor)}; pass an endCursor or edge cursor from cis")
+
+
 # An API cursor is the store's cursor at the start of a page plus a count of rows to skip after it,
-# so that every edge has a cursor although the store hands out one cursor per page.
+# so that every edge has a cursor although the store hands out one cursor per page. The first page
+# has no store cursor, so its edge cursors count rows from the start: 1 to MAX_PAGE_SIZE.
 def _encode_cursor(store_cursor: str | None, skip: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([store_cursor, skip]).encode()).decode("ascii")
 
 
 def _decode_cursor(cursor: str) -> tuple[str | None, int]:
+    """Return the store cursor and skip count of ``cursor``; raise InvalidArgument for any other text.
+
+    Only the exact shape the server issues is accepted: a two-item JSON list of a non-empty store cursor
+    or null, and an integer skip within a page (at least 1 after null), encoded as ``_encode_cursor`` does.
+    """
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise _invalid_cursor(cursor)
     try:
-        store_cursor, skip = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (binascii.Error, UnicodeError, ValueError, TypeError):
-        raise InvalidArgument(
-            f"invalid cursor {cursor!r}; pass an endCursor or edge cursor from cis"
-        ) from None
-    valid_skip = isinstance(skip, int) and 0 <= skip <= MAX_PAGE_SIZE
-    if not (store_cursor is None or isinstance(store_cursor, str)) or not valid_skip:
-        raise InvalidArgument(f"invalid cursor {cursor!r}; pass an endCursor or edge cursor from cis")
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (binascii.Error, UnicodeError, ValueError):
+        raise _invalid_cursor(cursor) from None
+    if not isinstance(decoded, list) or len(decoded) != 2:
+        raise _invalid_cursor(cursor)
+    store_cursor, skip = decoded
+    if isinstance(skip, bool) or not isinstance(skip, int):
+        raise _invalid_cursor(cursor)
+    if store_cursor is None:
+        valid = 1 <= skip <= MAX_PAGE_SIZE
+    else:
+        valid = isinstance(store_cursor, str) and store_cursor != "" and 0 <= skip <= MAX_PAGE_SIZE
+    # Re-encoding must give the same text, which rejects added spaces, padding or characters.
+    if not valid or _encode_cursor(store_cursor, skip) != cursor:
+        raise _invalid_cursor(cursor)
     return store_cursor, skip
 
 
@@ -94,9 +116,7 @@ def search_page(
         return store.search_cis(ci_filter, first=first, after=store_cursor), store_cursor
     except ValueError as error:
         # The store rejects a cursor it did not issue, e.g. one edited by hand.
-        raise InvalidArgument(
-            f"invalid cursor {after!r}; pass an endCursor or edge cursor from cis"
-        ) from error
+        raise _invalid_cursor(after or "") from error
 
 
 def impact_request(payload: ImpactInput) -> ImpactRequest | ValidationFailed:
@@ -126,15 +146,16 @@ def impact_request(payload: ImpactInput) -> ImpactRequest | ValidationFailed:
 @strawberry.type
 class Query:
     @fields.field(description="The CI with this key.")
-    def ci(self, info: strawberry.Info[Context, None], key: str) -> CIResult:
+    async def ci(self, info: strawberry.Info[Context, None], key: str) -> CIResult:
         info.context.require_reader()
-        record = info.context.store.get_ci(key)
+        # The data loader reads the store in a worker thread and batches aliased lookups.
+        record = await info.context.ci_loader.load(key)
         if record is None:
             return CINotFound.for_key(key)
         return CIType.from_record(record)
 
     @fields.field(description="CIs matching a filter, ordered by key, first at most 500 per page.")
-    def cis(
+    async def cis(
         self,
         info: strawberry.Info[Context, None],
         filter: CIFilterInput | None = None,
@@ -143,8 +164,9 @@ class Query:
     ) -> CIConnection:
         info.context.require_reader()
         check_page_size(first)
-        page, start_cursor = search_page(
-            info.context.store, to_store_filter(filter), first=first, after=after
+        # The store is synchronous; a worker thread keeps the event loop serving other requests.
+        page, start_cursor = await asyncio.to_thread(
+            search_page, info.context.store, to_store_filter(filter), first=first, after=after
         )
         edges = [
             CIEdge(cursor=_encode_cursor(start_cursor, index + 1), node=CIType.from_record(record))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -24,6 +26,31 @@ logger = logging.getLogger(__name__)
 
 Query = merge_types("Query", (CIQuery, ChangeQuery, DiscoveryQuery))
 Mutation = merge_types("Mutation", (CIMutation, ChangeMutation, DiscoveryMutation))
+
+
+class RunRootResolversInThreads(SchemaExtension):
+    """Run each synchronous resolver of a root Query or Mutation field in a worker thread.
+
+    Those resolvers call the synchronous store, and on the event loop one slow call would hold every
+    other request, /healthz included. Nested fields that call the store are async and use
+    ``asyncio.to_thread`` themselves.
+    """
+
+    def resolve(
+        self,
+        _next: Callable[..., object],
+        root: object,
+        info: GraphQLResolveInfo[Any],
+        *args: str,
+        **kwargs: Any,
+    ) -> object:
+        on_root = info.parent_type in (info.schema.query_type, info.schema.mutation_type)
+        if not on_root:
+            return _next(root, info, *args, **kwargs)
+        field = self.execution_context.schema.get_field_for_type(info.field_name, info.parent_type.name)
+        if field is None or field.is_async:
+            return _next(root, info, *args, **kwargs)
+        return asyncio.to_thread(_next, root, info, *args, **kwargs)
 
 
 class CMDBSchema(strawberry.Schema):
@@ -45,6 +72,7 @@ def create_schema(settings: Settings | None = None) -> CMDBSchema:
         *limit_extensions(settings),
         MetricsExtension,
         MaskUnexpectedErrors,
+        RunRootResolversInThreads,
     ]
     return CMDBSchema(query=Query, mutation=Mutation, extensions=extensions)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from strawberry.scalars import JSON
 from cmdb.graphql import fields
 from cmdb.graphql.context import Context
 from cmdb.graphql.enums import DirectionEnum
-from cmdb.graphql.errors import InvalidArgument
+from cmdb.graphql.errors import InvalidArgument, quote_all
 from cmdb.graphql.history import CIHistoryFields
 from cmdb.graphql.pagination import PageInfo
 from cmdb.model import RELATIONSHIP_TYPES, CIRecord, Identifiers, RelationshipRecord, impact_strength
@@ -24,7 +25,7 @@ def check_relationship_types(types: Sequence[str] | None) -> list[str]:
     unknown = [name for name in checked if name not in RELATIONSHIP_TYPES]
     if unknown:
         raise InvalidArgument(
-            f"unknown relationship type(s) {', '.join(repr(n) for n in unknown)};"
+            f"unknown relationship type(s) {quote_all(unknown)};"
             f" use one of: {', '.join(sorted(RELATIONSHIP_TYPES))}"
         )
     return checked
@@ -96,19 +97,23 @@ class CIType(CIHistoryFields):
         )
 
     @fields.field(description="Relationships of this CI, optionally limited to some types.")
-    def relationships(
+    async def relationships(
         self,
         info: strawberry.Info[Context, None],
         direction: DirectionEnum = DirectionEnum.BOTH,
         types: list[str] | None = None,
     ) -> list[RelationshipType]:
-        records = info.context.store.relationships(
-            self.key, direction=direction.to_model(), types=check_relationship_types(types)
+        # The store is synchronous; a worker thread keeps the event loop serving other requests.
+        records = await asyncio.to_thread(
+            info.context.store.relationships,
+            self.key,
+            direction=direction.to_model(),
+            types=check_relationship_types(types),
         )
         return [RelationshipType.from_record(record) for record in records]
 
     @fields.field(description="CIs within depth steps (1 to 10) of this CI, nearest first, then by key.")
-    def neighbours(
+    async def neighbours(
         self,
         info: strawberry.Info[Context, None],
         depth: int = 1,
@@ -117,10 +122,17 @@ class CIType(CIHistoryFields):
     ) -> list[NeighbourType]:
         if not 1 <= depth <= MAX_NEIGHBOUR_DEPTH:
             raise InvalidArgument(f"invalid depth {depth}; use 1 to {MAX_NEIGHBOUR_DEPTH}")
-        found = info.context.store.neighbours(
-            self.key, depth=depth, direction=direction.to_model(), types=check_relationship_types(types)
-        )
-        return [NeighbourType(ci=CIType.from_record(n.ci), distance=n.distance) for n in found]
+        store = info.context.store
+        checked_types = check_relationship_types(types)
+
+        def traverse() -> list[NeighbourType]:
+            found = store.neighbours(
+                self.key, depth=depth, direction=direction.to_model(), types=checked_types
+            )
+            return [NeighbourType(ci=CIType.from_record(n.ci), distance=n.distance) for n in found]
+
+        # A deep traversal can take seconds; a worker thread keeps the event loop serving other requests.
+        return await asyncio.to_thread(traverse)
 
 
 async def load_ci(info: strawberry.Info[Context, None], key: str) -> CIType | None:
