@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from cross_web import HTTPException
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http.types import QueryParams
 
 from cmdb.auth import authenticate
 from cmdb.graphql.context import Context, Services
@@ -114,6 +119,114 @@ class RequestIdMiddleware:
             )
 
 
+class BodyTooLargeError(Exception):
+    """A request body grew past the size limit while the app read it."""
+
+
+class BodySizeLimitMiddleware:
+    """Reject a request whose body is larger than ``max_bytes`` with 413 before the app parses it.
+
+    A declared Content-Length over the limit is rejected before any byte is read. A body sent without
+    one, in chunks, is counted as the app reads it and rejected once it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, send, f"{int(declared)} bytes")
+            return
+
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLargeError:
+            if response_started:
+                raise
+            await self._reject(scope, send, f"more than {self.max_bytes} bytes")
+
+    async def _reject(self, scope: Scope, send: Send, size: str) -> None:
+        request_id = scope.get("state", {}).get("request_id", "-")
+        logger.warning(
+            "request %s: request body too large (%s, limit %d bytes)", request_id, size, self.max_bytes
+        )
+        message = (
+            f"request body too large: {size}; the limit is {self.max_bytes} bytes (setting"
+            " CMDB_MAX_BODY_BYTES); send large writes in several smaller batches"
+        )
+        response = PlainTextResponse(message, status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def _json_type_name(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+class CMDBGraphQLRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, returning 400 with a clear message for a body or parameter it cannot use."""
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry passes the POST body as bytes; GET parameters are str and parsed below.
+        if isinstance(data, str):
+            return json.loads(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise HTTPException(
+                400, f"invalid request body: byte {error.start} is not UTF-8; send JSON encoded as UTF-8"
+            ) from None
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, f"invalid request body: not valid JSON ({error})") from None
+        if not isinstance(body, dict):
+            raise HTTPException(
+                400,
+                f"invalid request body: got {_json_type_name(body)}; send one JSON object such as"
+                ' {"query": "...", "variables": {...}} (batches are not supported)',
+            )
+        return body
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            value = params.get(name)
+            if not value:
+                continue
+            try:
+                parsed[name] = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise HTTPException(
+                    400, f"invalid {name} parameter: not valid JSON ({error}); send a URL-encoded JSON object"
+                ) from None
+        return parsed
+
+
 def create_app(*, settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
     """Return the application over ``store``, or over a store opened from ``settings.store``.
 
@@ -133,10 +246,14 @@ def create_app(*, settings: Settings | None = None, store: GraphStore | None = N
 
     async def get_context(request: Request) -> Context:
         authorization = request.headers.get("authorization")
+        # The token lookup reads the store, so it runs in a worker thread to keep the event loop free.
+        principal = await asyncio.to_thread(
+            authenticate, store=graph_store, authorization_header=authorization
+        )
         return Context(
             services=services,
             request_id=request.state.request_id,
-            principal=authenticate(store=graph_store, authorization_header=authorization),
+            principal=principal,
             sent_credentials=bool(authorization),
         )
 
@@ -151,8 +268,10 @@ def create_app(*, settings: Settings | None = None, store: GraphStore | None = N
             logger.info("CMDB API stopped")
 
     app = FastAPI(title="Clinical CMDB", lifespan=lifespan)
+    # The middleware added last runs first: request ids and metrics cover the 413 answers too.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, metrics=HTTPMetrics(registry))
-    graphql_router: GraphQLRouter[Context, None] = GraphQLRouter(
+    graphql_router = CMDBGraphQLRouter(
         create_schema(settings),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -168,7 +287,8 @@ def create_app(*, settings: Settings | None = None, store: GraphStore | None = N
     async def readyz(request: Request) -> JSONResponse:
         """Report whether the store responds to a ping, checked anew on every call."""
         try:
-            graph_store.ping()
+            # A worker thread keeps /healthz and other requests answering while a store hangs.
+            await asyncio.to_thread(graph_store.ping)
         except Exception as error:  # any failure of the store means not ready
             reason = f"store unavailable: {type(error).__name__}: {error}"
             logger.warning("request %s: readiness check failed: %s", request.state.request_id, reason)

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Maximum estimated cost of the traversals (neighbours, impact) in one query.",
     )
+    # A full batch of 2000 CIs of the demo hospital is about 1 MB of JSON, so 4 MiB leaves room for
+    # richer attributes.
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Maximum size of an HTTP request body in bytes; a larger one is rejected with 413.",
+    )
     batch_size: int = Field(default=2000, ge=1, description="Rows per write transaction.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 
