@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from cmdb.model import (
     INACTIVE_STATUSES,
     RELATIONSHIP_TYPES,
+    CIInput,
     CIRecord,
     Criticality,
     Flow,
@@ -74,6 +75,33 @@ def fill_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
     """Replace the rows of the connection's ``temp.scratch_key`` table with ``keys``."""
     conn.execute("DELETE FROM temp.scratch_key")
     conn.executemany("INSERT OR IGNORE INTO temp.scratch_key (key) VALUES (?)", [(k,) for k in keys])
+
+
+def ci_snapshot(ci: CIInput, content: Sequence[str], sources: str, version: int) -> str | None:
+    """Return the version snapshot of ``ci`` as ``dumps`` would encode its ``model_dump``, or None.
+
+    ``content`` contains class, name, status, criticality and the JSON of identifiers, attributes
+    and tags, as the writer compares them, and ``sources`` is the JSON of the attribute sources.
+    Only attributes whose values are strings, integers, booleans, None or lists of strings are
+    encoded here, because pydantic's JSON mode leaves those unchanged. For any other value
+    this returns None and the caller encodes the ``model_dump``.
+    """
+    if not all(_is_plain(value) for value in ci.attributes.values()):
+        return None
+    class_, name, status, criticality, identifiers, attributes, tags = content
+    # Keys in sorted order, with the separators and string escaping of _ENCODER.
+    return (
+        f'{{"attributes":{attributes},"ci_class":{_encode_string(class_)},'
+        f'"criticality":{_encode_string(criticality)},"identifiers":{identifiers},'
+        f'"key":{_encode_string(ci.key)},"name":{_encode_string(name)},"sources":{sources},'
+        f'"status":{_encode_string(status)},"tags":{tags},"version":{version}}}'
+    )
+
+
+def _is_plain(value: Any) -> bool:
+    if type(value) in _PLAIN_JSON_TYPES:
+        return True
+    return type(value) is list and all(type(item) is str for item in value)
 
 
 def utc_now() -> str:

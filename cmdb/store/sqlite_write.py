@@ -31,6 +31,7 @@ from cmdb.store.base import (
 from cmdb.store.sqlite_rows import (
     CI_COLUMNS,
     ci_record,
+    ci_snapshot,
     dumps,
     fill_keys,
     relationship_key,
@@ -137,7 +138,7 @@ class _VersionRows:
         operation: str,
         snapshot: str,
     ) -> None:
-        """Queue a version with its JSON ``snapshot``; close the current one unless the entity is new."""
+        """Queue a version with its JSON ``snapshot``, and the closing of the current one for an update."""
         if operation != "create":
             self.closed.append((self.now, entity, entity_key))
         context = self.context
@@ -193,8 +194,8 @@ def upsert_cis(
     """Create or update each CI by key; reject duplicates in the batch and stale expected versions.
 
     The batch's stored CIs are read with one query, and each kind of row is written with one
-    ``executemany``. Only the first row of a key is considered, so every row sees the CI as it
-    was before the batch.
+    ``executemany``. Only the first row of a key is considered, so each row is compared with the CI
+    as stored before the batch.
     """
     outcome = BatchOutcome()
     result = outcome.result
@@ -239,6 +240,7 @@ def upsert_cis(
             continue
 
         sources = _sources(ci, stored, origin)
+        sources_json = dumps(sources)
         class_, name, status, criticality, identifiers_json, attributes, tags_json = content
         columns = (
             class_,
@@ -249,7 +251,7 @@ def upsert_cis(
             identifiers_json,
             attributes,
             tags_json,
-            dumps(sources),
+            sources_json,
         )
         if stored is None:
             version = 1
@@ -268,13 +270,16 @@ def upsert_cis(
 
         identifiers.extend((ci_id, kind, value) for kind, value in ci.identifiers.lookup_values())
         tags.extend((ci_id, tag) for tag in ci.tags)
+        snapshot = ci_snapshot(ci, content, sources_json, version)
+        if snapshot is None:
+            snapshot = dumps(_snapshot(ci, version, sources))
         versions.add(
             entity="ci",
             entity_key=ci.key,
             ci_id=ci_id,
             version=version,
             operation=operation,
-            snapshot=dumps(_snapshot(ci, version, sources)),
+            snapshot=snapshot,
         )
 
     conn.executemany("UPDATE ci SET last_seen = ? WHERE id = ?", touched)
@@ -290,7 +295,7 @@ def upsert_cis(
         " last_seen = ?, updated_at = ? WHERE id = ?",
         updated,
     )
-    # Identifier and tag rows of an updated CI are replaced; a new CI has none yet.
+    # Identifier and tag rows of an updated CI are replaced. A new CI has none yet.
     conn.executemany("DELETE FROM ci_identifier WHERE ci_id = ?", lookups_replaced)
     conn.executemany("DELETE FROM ci_tag WHERE ci_id = ?", lookups_replaced)
     conn.executemany("INSERT OR IGNORE INTO ci_identifier (ci_id, kind, value) VALUES (?, ?, ?)", identifiers)
@@ -325,7 +330,8 @@ def _load_relationships(
 ) -> dict[tuple[int, str, int], tuple[int, str, int, str | None]]:
     """Return (id, properties, version, ended_at) of the stored relationships among ``identities``."""
     stored: dict[tuple[int, str, int], tuple[int, str, int, str | None]] = {}
-    # The identities travel as one JSON array, read by json_each ahead of the unique index.
+    # The identities are passed as one JSON array, and json_each leads the join, so SQLite
+    # searches the unique (source_id, type, target_id) index once per identity.
     for source_id, rel_type, target_id, *row in conn.execute(
         "SELECT r.source_id, r.type, r.target_id, r.id, r.properties, r.version, r.ended_at"
         " FROM json_each(?) j CROSS JOIN relationship r"
@@ -353,7 +359,7 @@ def upsert_relationships(
     result = outcome.result
     ci_ids = _ci_ids(conn, {key for rel in relationships for key in (rel.source, rel.target)})
 
-    # The first row of each identity whose CIs exist is written; the rest are rejected.
+    # Only the first row of each identity is considered, and only when both of its CIs exist.
     accepted: list[tuple[RelationshipInput, str, int, int]] = []
     seen: set[tuple[str, str, str]] = set()
     for index, rel in enumerate(relationships):
