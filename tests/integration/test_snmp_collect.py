@@ -8,8 +8,10 @@ they fail instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import ipaddress
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -99,11 +101,22 @@ def test_silent_address_reported(collected: tuple[dict[str, RawWalk], RawWalk, f
 
 
 def test_silent_address_costs_one_timeout_per_try() -> None:
-    started = time.monotonic()
-    [walk] = asyncio.run(collect([SILENT], [LAB], options()))
-    elapsed = time.monotonic() - started
+    """A silent agent gets exactly one request plus its retries per profile, each after a full timeout."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(0.1)
+        silent = Target(ipaddress.ip_address("127.0.0.1"), listener.getsockname()[1])
+        started = time.monotonic()
+        [walk] = asyncio.run(collect([silent], [WRONG, LAB], options()))
+        elapsed = time.monotonic() - started
+        received = 0
+        with contextlib.suppress(TimeoutError):
+            while listener.recv(65535):
+                received += 1
+
     assert walk.reachable is False
-    assert TIMEOUT * (RETRIES + 1) <= elapsed < TIMEOUT * (RETRIES + 1) + 1.5
+    assert received == (RETRIES + 1) * 2
+    assert elapsed >= 2 * TIMEOUT * (RETRIES + 1)
 
 
 def test_remembered_profile_tried_first(snmpsim_agents: dict[str, dict[str, Any]]) -> None:
