@@ -29,6 +29,7 @@ from cmdb.imports.rows import (
     validate_relationship,
 )
 from cmdb.model import Criticality, Status
+from cmdb.model.ci import quote_value
 
 EDGE_HEADER = ("caller", "callee", "kind")
 TYPED_HEADER = ("caller", "caller_kind", "callee", "callee_kind")
@@ -55,7 +56,9 @@ def parse_csv(
     header, rows = csv_rows(text, file)
     if not is_app_graph_header(header):
         shapes = " or ".join(",".join(shape) for shape in HEADERS)
-        raise ImportFileError(file, f"unexpected header {','.join(header)!r}; use {shapes}", line=1)
+        raise ImportFileError(
+            file, f"unexpected header {quote_value(','.join(header))}; use {shapes}", line=1
+        )
     prefix = default_key_prefix(file) if key_prefix is None else key_prefix
 
     parsed = ParsedImport(files=[file])
@@ -88,11 +91,11 @@ def parse_csv(
             "key": prefix + name,
             "ci_class": "Application",
             "name": name,
-            "status": Status.IN_SERVICE,
-            "criticality": criticality,
             "attributes": attributes,
         }
-        add_row(parsed, validate_ci(raw_ci, ci_ref))
+        # A call graph gives no status or criticality, so a re-import keeps those of a stored CI.
+        defaults = {"status": Status.IN_SERVICE, "criticality": criticality}
+        add_row(parsed, validate_ci(raw_ci, ci_ref, defaults=defaults))
     reject_duplicates(parsed)
     return parsed
 

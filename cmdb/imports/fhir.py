@@ -28,6 +28,7 @@ from cmdb.imports.rows import (
     validate_ci,
     validate_relationship,
 )
+from cmdb.model.ci import quote_value
 
 FHIR_NAMESPACE = "http://hl7.org/fhir"
 FILE_SUFFIXES = (".json", ".xml")
@@ -152,7 +153,10 @@ def _check_type(resource_type: str, ref: RowRef, into: ReadResult) -> bool:
     except ValueError:  # fhir.resources 8.3 raises ValueError for a name that is no FHIR model
         into.parsed.rejected.append(
             RejectedRow(
-                "ci", ref, "", f"unknown FHIR resource type {resource_type!r}; use one of: {supported}"
+                "ci",
+                ref,
+                "",
+                f"unknown FHIR resource type {quote_value(resource_type)}; use one of: {supported}",
             )
         )
         return False
@@ -212,7 +216,7 @@ def transform(entries: Iterable[Entry], full_urls: dict[str, tuple[str, str]], p
             continue
         mapped = MAPPERS[entry.resource_type](entry.resource, entry.resource_id)
         key = ci_key(entry.resource_type, entry.resource_id)
-        add_row(parsed, validate_ci({"key": key, **mapped.fields}, entry.ref))
+        add_row(parsed, validate_ci({"key": key, **mapped.fields}, entry.ref, defaults=mapped.defaults))
         for link in mapped.links:
             ref = RowRef(
                 entry.ref.file,
@@ -225,8 +229,8 @@ def transform(entries: Iterable[Entry], full_urls: dict[str, tuple[str, str]], p
             if target is None or target[0] not in link.target_types:
                 expected = " or ".join(link.target_types)
                 reason = (
-                    f"{entry.resource_type}.{link.element} reference {link.reference!r} does not name"
-                    f" a {expected}; write it as {link.target_types[0]}/<id>"
+                    f"{entry.resource_type}.{link.element} reference {quote_value(link.reference)}"
+                    f" does not name a {expected}; write it as {link.target_types[0]}/<id>"
                 )
                 parsed.rejected.append(RejectedRow("relationship", ref, key, reason))
                 continue
@@ -242,7 +246,7 @@ def _add_channel(entry: Entry, full_urls: dict[str, tuple[str, str]], parsed: Pa
     target = resolve_reference(reference, full_urls) if reference else None
     if reference is None or target is None or target[0] != "Device":
         reason = (
-            f"DeviceMetric.source {reference!r} does not name a Device;"
+            f"DeviceMetric.source {quote_value(reference)} does not name a Device;"
             " set source to Device/<id> so the metric can be listed on it"
         )
         parsed.rejected.append(RejectedRow("ci", entry.ref, "", reason))

@@ -100,9 +100,15 @@ class Link:
 
 @dataclass(slots=True)
 class Mapped:
-    """The CI a resource maps to (keyword arguments of CIInput, without the key) and its links."""
+    """The CI a resource maps to (keyword arguments of CIInput, without the key) and its links.
+
+    ``defaults`` are fields the resource does not give, such as the criticality
+    (FHIR has none): they apply only when the import creates the CI, so a
+    re-import keeps a criticality set in the CMDB.
+    """
 
     fields: dict[str, Any]
+    defaults: dict[str, Any]
     links: list[Link] = field(default_factory=list)
 
 
@@ -134,12 +140,12 @@ def map_device(device: Any, resource_id: str) -> Mapped:
         {
             "ci_class": "MedicalDevice",
             "name": name,
-            "status": DEVICE_STATUS.get(device.status or "unknown", Status.UNVERIFIED),
-            "criticality": DEFAULT_CRITICALITY["Device"],
             "identifiers": identifiers,
             "attributes": attributes,
-        }
+        },
+        {"criticality": DEFAULT_CRITICALITY["Device"]},
     )
+    _map_status(mapped, device.status, DEVICE_STATUS)
     _link(mapped, "parent", "DEPENDS_ON", device.parent, ("Device",))
     _link(mapped, "location", "LOCATED_IN", device.location, ("Location",))
     return mapped
@@ -160,11 +166,11 @@ def map_location(location: Any, resource_id: str) -> Mapped:
         {
             "ci_class": "Location",
             "name": location.name or f"Location {resource_id}",
-            "status": LOCATION_STATUS.get(location.status or "", Status.UNVERIFIED),
-            "criticality": DEFAULT_CRITICALITY["Location"],
             "attributes": attributes,
-        }
+        },
+        {"criticality": DEFAULT_CRITICALITY["Location"]},
     )
+    _map_status(mapped, location.status, LOCATION_STATUS)
     _link(mapped, "partOf", "LOCATED_IN", location.partOf, ("Location",))
     return mapped
 
@@ -180,9 +186,9 @@ def map_organization(organization: Any, resource_id: str) -> Mapped:
             "name": organization.name or f"Organization {resource_id}",
             # Organization.active: a missing value means active (FHIR R4 meaning when missing).
             "status": Status.RETIRED if organization.active is False else Status.IN_SERVICE,
-            "criticality": DEFAULT_CRITICALITY["Organization"],
             "attributes": attributes,
-        }
+        },
+        {"criticality": DEFAULT_CRITICALITY["Organization"]},
     )
 
 
@@ -196,15 +202,16 @@ def map_endpoint(endpoint: Any, resource_id: str) -> Mapped:
     payload_types = [text for text in (concept_text(c) for c in endpoint.payloadType or []) if text]
     if payload_types:
         attributes["payload_types"] = payload_types
-    return Mapped(
+    mapped = Mapped(
         {
             "ci_class": "Integration",
             "name": endpoint.name or f"Endpoint {resource_id}",
-            "status": ENDPOINT_STATUS.get(endpoint.status or "", Status.UNVERIFIED),
-            "criticality": DEFAULT_CRITICALITY["Endpoint"],
             "attributes": attributes,
-        }
+        },
+        {"criticality": DEFAULT_CRITICALITY["Endpoint"]},
     )
+    _map_status(mapped, endpoint.status, ENDPOINT_STATUS)
+    return mapped
 
 
 def map_healthcare_service(service: Any, resource_id: str) -> Mapped:
@@ -220,14 +227,22 @@ def map_healthcare_service(service: Any, resource_id: str) -> Mapped:
             "name": name,
             # HealthcareService.active: a missing value means active (FHIR R4 meaning when missing).
             "status": Status.RETIRED if service.active is False else Status.IN_SERVICE,
-            "criticality": DEFAULT_CRITICALITY["HealthcareService"],
             "attributes": attributes,
-        }
+        },
+        {"criticality": DEFAULT_CRITICALITY["HealthcareService"]},
     )
     _link(mapped, "providedBy", "OWNED_BY", service.providedBy, ("Organization",))
     for reference in service.location or []:
         _link(mapped, "location", "LOCATED_IN", reference, ("Location",))
     return mapped
+
+
+def _map_status(mapped: Mapped, code: str | None, statuses: dict[str, Status]) -> None:
+    """Set the CI status from a resource's status ``code``; a missing code is unverified, on creation only."""
+    if code is None:
+        mapped.defaults["status"] = Status.UNVERIFIED
+    else:
+        mapped.fields["status"] = statuses.get(code, Status.UNVERIFIED)
 
 
 MAPPERS = {

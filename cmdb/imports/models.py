@@ -42,6 +42,17 @@ class ImportFileError(Exception):
         super().__init__(f"{file}{position}: {message}")
 
 
+class ImportInterruptedError(ImportFileError):
+    """An import that the store stopped midway; ``report`` counts what was written before that.
+
+    Each batch is one transaction, so the batch that failed wrote nothing.
+    """
+
+    def __init__(self, file: str, message: str, report: ImportReport):
+        super().__init__(file, message)
+        self.report = report
+
+
 @dataclass(frozen=True, slots=True)
 class RowRef:
     """The place of a row in its file (a CSV or XML line, or a JSON array and index) and the row's id."""
@@ -73,10 +84,15 @@ class RowRef:
 
 @dataclass(frozen=True, slots=True)
 class CIRow:
-    """A validated CI and the row it came from."""
+    """A validated CI and the row it came from.
+
+    ``defaults`` are fields the source format does not give (such as a FHIR
+    Device's criticality): they are written only when the import creates the CI.
+    """
 
     ref: RowRef
     ci: CIInput
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 JSON (``format`` must be ``cmdb/v1``)::
 
     {"format": "cmdb/v1",
-     "cis": [{"id", "class", "name", "criticality", "status",
+     "cis": [{"id", "class", "name", "criticality"?, "status"?,
               "attributes"?, "identifiers"?, "tags"?}, ...],
      "relationships": [{"source", "type", "target", "properties"?}, ...]}
 
@@ -13,15 +13,20 @@ CSV, two files in one folder, each with a header line:
     - ``id``: required, becomes the CI key.
     - ``class``: required, a CI class such as MedicalDevice.
     - ``name``: required.
-    - ``criticality`` and ``status``: an empty cell means administrative and in_service.
+    - ``criticality`` and ``status``.
     - ``attributes`` and ``identifiers``: a JSON object in the cell, e.g. ``{"kind": "room"}``.
-      An empty cell means none.
     - ``tags``: tags separated by ``;``.
 
     Only the ``id``, ``class`` and ``name`` columns must be present.
 ``relationships.csv``
     ``source``, ``type``, ``target`` (required) and ``properties`` (a JSON
     object in the cell, e.g. ``{"strength": "soft"}``).
+
+A field that a JSON object leaves out, a CSV column that is missing and a cell
+that is empty are not given. An update keeps the stored value of such a field,
+and a new CI takes the default (administrative, in_service, no attributes,
+identifiers or tags). Attributes merge by name, so ``{"cpu": null}`` removes one, and
+identifiers by kind. ``cmdb.model.ci.merge_ci`` has the whole rule.
 
 Rows are named in rejections by CSV line, or by JSON array index and id.
 """
@@ -31,6 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,16 +50,21 @@ from cmdb.imports.models import (
     RowRef,
 )
 from cmdb.imports.rows import (
+    DuplicateKeyError,
     add_row,
     csv_rows,
     load_json,
+    load_json_object,
     read_text,
     reject_duplicates,
     validate_ci,
     validate_relationship,
 )
 from cmdb.model import CIInput, CIRecord, Direction, RelationshipInput, RelationshipRecord
+from cmdb.model.ci import quote_value
 from cmdb.store.base import MAX_PAGE_SIZE, CIFilter, GraphStore
+
+logger = logging.getLogger(__name__)
 
 FORMAT_TAG = "cmdb/v1"
 CIS_CSV = "cis.csv"
@@ -77,12 +88,12 @@ def parse_json(text: str, *, file: str) -> ParsedImport:
         raise ImportFileError(file, "the document must be a JSON object with format, cis and relationships")
     if document.get("format") != FORMAT_TAG:
         raise ImportFileError(
-            file, f'unsupported format {document.get("format")!r}; set "format": {FORMAT_TAG!r}'
+            file, f'unsupported format {quote_value(document.get("format"))}; set "format": {FORMAT_TAG!r}'
         )
     unknown = sorted(set(document) - {"format", "cis", "relationships"})
     if unknown:
         raise ImportFileError(
-            file, f"unknown top-level field {unknown[0]!r}; use format, cis and relationships"
+            file, f"unknown top-level field {quote_value(unknown[0])}; use format, cis and relationships"
         )
 
     parsed = ParsedImport(files=[file])
@@ -120,7 +131,7 @@ def ci_from_fields(item: Any, ref: RowRef) -> CIRow | RejectedRow:
             "ci",
             ref,
             str(item.get("id") or ""),
-            f"unknown field {unknown[0]!r}; a CI has the fields {', '.join(CI_COLUMNS)}",
+            f"unknown field {quote_value(unknown[0])}; a CI has the fields {', '.join(CI_COLUMNS)}",
         )
     raw: dict[str, Any] = {"key": item.get("id"), "ci_class": item.get("class"), "name": item.get("name")}
     for name in ("criticality", "status", "attributes", "identifiers", "tags"):
@@ -141,7 +152,8 @@ def relationship_from_fields(item: Any, ref: RowRef) -> RelationshipRow | Reject
             "relationship",
             ref,
             ref.row_id or "",
-            f"unknown field {unknown[0]!r}; a relationship has the fields {', '.join(RELATIONSHIP_COLUMNS)}",
+            f"unknown field {quote_value(unknown[0])};"
+            f" a relationship has the fields {', '.join(RELATIONSHIP_COLUMNS)}",
         )
     return validate_relationship(dict(item), ref)
 
@@ -191,14 +203,14 @@ def _check_header(header: list[str], known: Sequence[str], required: Sequence[st
     unknown = [name for name in header if name not in known]
     if unknown:
         raise ImportFileError(
-            file, f"unknown column {unknown[0]!r} in the header; use {', '.join(known)}", line=1
+            file, f"unknown column {quote_value(unknown[0])} in the header; use {', '.join(known)}", line=1
         )
     missing = [name for name in required if name not in header]
     if missing:
         raise ImportFileError(file, f"missing column {missing[0]!r} in the header; add it", line=1)
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise ImportFileError(file, f"column {repeated[0]!r} appears twice in the header", line=1)
+        raise ImportFileError(file, f"column {quote_value(repeated[0])} appears twice in the header", line=1)
 
 
 def _cells_by_column(header: list[str], cells: list[str]) -> dict[str, str] | str:
@@ -216,12 +228,14 @@ def _json_cell(cell: str, column: str) -> dict[str, Any] | str | None:
     if not cell:
         return None
     try:
-        value = json.loads(cell)
+        value = load_json_object(cell)
     except json.JSONDecodeError as error:
         return (
             f"{column}: invalid JSON in the cell ({error.msg} at character {error.pos});"
             ' write an object such as {"kind": "room"}'
         )
+    except DuplicateKeyError as error:
+        return f"{column}: {error}; remove one of the two members"
     if not isinstance(value, dict):
         return f"{column}: the cell must hold a JSON object, not {type(value).__name__}"
     return value
@@ -354,11 +368,28 @@ def read_csv(path: Path) -> ParsedImport:
     parsed = ParsedImport()
     if cis_path is not None:
         if not cis_path.is_file():
-            raise ImportFileError(str(cis_path), f"file not found; a native CSV import needs {CIS_CSV}")
+            raise ImportFileError(str(cis_path), _missing_cis_message(relationships_path))
         parsed.extend(parse_cis_csv(read_text(cis_path), file=str(cis_path)))
     if relationships_path is not None and relationships_path.is_file():
         parsed.extend(parse_relationships_csv(read_text(relationships_path), file=str(relationships_path)))
+    elif path.is_dir():
+        logger.warning(
+            "%s has %s but no %s: importing CIs only; add %s to import relationships",
+            path,
+            CIS_CSV,
+            RELATIONSHIPS_CSV,
+            RELATIONSHIPS_CSV,
+        )
     return parsed
+
+
+def _missing_cis_message(relationships_path: Path | None) -> str:
+    if relationships_path is not None and relationships_path.is_file():
+        return (
+            f"file not found: the folder has {RELATIONSHIPS_CSV} but no {CIS_CSV}; add {CIS_CSV}"
+            f" beside it, or import {relationships_path} by itself to link CIs already in the store"
+        )
+    return f"file not found; a native CSV import needs {CIS_CSV}"
 
 
 def _csv_header(path: Path) -> list[str]:

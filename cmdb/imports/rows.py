@@ -9,6 +9,8 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
+from json.decoder import JSONObject  # type: ignore[attr-defined]  # undocumented, not in typeshed
+from json.scanner import py_make_scanner  # type: ignore[attr-defined]  # undocumented, not in typeshed
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from cmdb.imports.models import (
     RowRef,
 )
 from cmdb.model import CIInput, RelationshipInput, describe_validation_error
+from cmdb.model.ci import quote_value
 
 
 def read_text(path: Path) -> str:
@@ -40,25 +43,28 @@ def read_text(path: Path) -> str:
 
 def describe_error(error: ValidationError, field_names: Mapping[str, str] | None = None) -> str:
     """Return the problems of ``error`` as one line, with model field names shown as the file spells them."""
-    names = field_names or {}
-    parts: list[str] = []
-    for line in describe_validation_error(error):
-        head, sep, rest = line.partition(":")
-        first, dot, tail = head.partition(".")
-        if sep and first in names:
-            line = f"{names[first]}{dot}{tail}{sep}{rest}"
-        parts.append(" ".join(line.split()))
-    return "; ".join(parts)
+    return "; ".join(" ".join(line.split()) for line in describe_validation_error(error, field_names))
 
 
 def validate_ci(
-    raw: dict[str, Any], ref: RowRef, field_names: Mapping[str, str] | None = None
+    raw: dict[str, Any],
+    ref: RowRef,
+    field_names: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
 ) -> CIRow | RejectedRow:
-    """Validate ``raw`` (keyword arguments of ``CIInput``) into a row, or reject it with the reason."""
+    """Validate ``raw`` (keyword arguments of ``CIInput``) into a row, or reject it with the reason.
+
+    ``defaults`` are fields that the source does not give: they are checked here
+    and written only when the import creates the CI.
+    """
     try:
-        return CIRow(ref, CIInput.model_validate(raw))
+        ci = CIInput.model_validate(raw)
+        if defaults:
+            CIInput.model_validate({**defaults, **raw})
     except ValidationError as error:
         return RejectedRow("ci", ref, str(raw.get("key") or ""), describe_error(error, field_names))
+    return CIRow(ref, ci, dict(defaults or {}))
 
 
 def validate_relationship(
@@ -171,11 +177,88 @@ def csv_rows(text: str, file: str) -> tuple[list[str], Iterator[tuple[int, list[
     return [name.strip() for name in header], rows()
 
 
-def load_json(text: str, file: str) -> Any:
-    """Parse JSON ``text``; raise ImportFileError with the line and column of a syntax error."""
+class DuplicateKeyError(ValueError):
+    """A JSON object that names the same key twice; ``position`` is the character offset of the second."""
+
+    def __init__(self, key: str, position: int | None = None) -> None:
+        super().__init__(f"duplicate key {quote_value(key)} in a JSON object")
+        self.key = key
+        self.position = position
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Return ``pairs`` as a dict; raise DuplicateKeyError on a repeated key (``json`` keeps the last)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def load_json_object(text: str) -> Any:
+    """Parse JSON ``text``, raising DuplicateKeyError for an object that repeats a key."""
+    return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
+def _locate_duplicate_key(text: str) -> int | None:
+    """Return the character offset of the first repeated key in JSON ``text``, or None.
+
+    Only called once a duplicate is known, because it parses with the pure-Python
+    scanner. Its ``parse_object`` hook records where each member value starts,
+    and the repeated key ends at the last quote before its value.
+    """
+    decoder = json.JSONDecoder()
+
+    def parse_object(
+        s_and_end: tuple[str, int],
+        strict: bool,
+        scan_once: Any,
+        object_hook: Any,
+        object_pairs_hook: Any,
+        memo: Any = None,
+    ) -> tuple[Any, int]:
+        value_starts: list[int] = []
+
+        def scan_member(string: str, index: int) -> Any:
+            value_starts.append(index)
+            return scan_once(string, index)
+
+        def check_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            seen: set[str] = set()
+            for member, (key, _) in enumerate(pairs):
+                if key in seen:
+                    raise DuplicateKeyError(key, text.rfind('"', 0, value_starts[member]))
+                seen.add(key)
+            return dict(pairs)
+
+        parsed: tuple[Any, int] = JSONObject(s_and_end, strict, scan_member, object_hook, check_pairs, memo)
+        return parsed
+
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]  # set in __init__, not in typeshed
+    decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # likewise
     try:
-        return json.loads(text)
+        decoder.decode(text)
+    except DuplicateKeyError as error:
+        return error.position
+    return None
+
+
+def load_json(text: str, file: str) -> Any:
+    """Parse JSON ``text``; raise ImportFileError with the line and column of a syntax error.
+
+    An object that repeats a key is rejected, naming the key and its line,
+    instead of silently keeping the last value.
+    """
+    try:
+        return load_json_object(text)
     except json.JSONDecodeError as error:
         raise ImportFileError(
             file, f"invalid JSON: {error.msg}; fix the syntax there", line=error.lineno, column=error.colno
+        ) from error
+    except DuplicateKeyError as error:
+        position = _locate_duplicate_key(text)
+        line = text.count("\n", 0, position) + 1 if position is not None else None
+        raise ImportFileError(
+            file, f"{error}; remove one of the two members or rename it", line=line
         ) from error

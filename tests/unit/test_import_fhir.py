@@ -79,12 +79,14 @@ def test_pocd_containment_tree() -> None:
 
 def test_pocd_monitor_fields() -> None:
     parsed = read_paths(sorted(POCD_DIR.glob("*.xml")))
-    monitor = next(row.ci for row in parsed.cis if row.ci.key == MONITOR)
+    row = next(row for row in parsed.cis if row.ci.key == MONITOR)
+    monitor = row.ci
 
     assert monitor.ci_class == "MedicalDevice"
     assert monitor.name == "MyPhysioMonitor"
     assert monitor.status == "in_service"
-    assert monitor.criticality == "patient_care"
+    assert "criticality" not in monitor.model_fields_set
+    assert row.defaults == {"criticality": "patient_care"}
     assert monitor.identifiers.serial == "123456"
     assert monitor.identifiers.udi_di == "00012345678905"
     assert monitor.attributes["manufacturer"] == "MyCompany"
@@ -274,3 +276,22 @@ def test_merge_channels_replaces_by_metric_id() -> None:
         {"metric_id": "b", "unit": "1/min"},
         {"metric_id": "c"},
     ]
+
+
+def test_json_duplicate_key_rejected_with_line() -> None:
+    text = '{"resourceType": "Device",\n "id": "pump-1",\n "id": "pump-2"}\n'
+
+    with pytest.raises(ImportFileError) as caught:
+        read_json_text(text, file="device.json", into=ReadResult([], {}, ParsedImport()))
+
+    assert str(caught.value) == (
+        "device.json line 3: duplicate key 'id' in a JSON object; remove one of the two members or rename it"
+    )
+
+
+def test_device_without_status_is_unverified_on_creation_only() -> None:
+    parsed = _parse_json({"resourceType": "Device", "id": "pump-1"})
+
+    (row,) = parsed.cis
+    assert "status" not in row.ci.model_fields_set
+    assert row.defaults == {"status": "unverified", "criticality": "patient_care"}

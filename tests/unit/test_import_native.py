@@ -249,3 +249,105 @@ def test_render_json_round_trips_hospital() -> None:
 
     assert [row.ci for row in again.cis] == cis
     assert [row.relationship for row in again.relationships] == relationships
+
+
+def test_json_duplicate_key_rejected_with_line() -> None:
+    text = (
+        '{"format": "cmdb/v1",\n'
+        ' "cis": [{"id": "a", "class": "Server",\n'
+        '          "name": "first",\n'
+        '          "name": "second"}]}\n'
+    )
+
+    with pytest.raises(ImportFileError) as caught:
+        parse_json(text, file="cis.json")
+
+    assert caught.value.line == 4
+    assert (
+        caught.value.reason
+        == "duplicate key 'name' in a JSON object; remove one of the two members or rename it"
+    )
+
+
+def test_json_duplicate_key_found_after_nested_same_key() -> None:
+    text = '{"format": "cmdb/v1",\n "cis": [{"id": "a", "attributes": {"id": 1},\n "id": "b"}]}'
+
+    with pytest.raises(ImportFileError) as caught:
+        parse_json(text, file="cis.json")
+
+    assert caught.value.line == 3
+    assert "duplicate key 'id'" in caught.value.reason
+
+
+def test_csv_cell_duplicate_key_rejected() -> None:
+    text = 'id,class,name,attributes\na,Server,A,"{""cpu"": 4, ""cpu"": 8}"\n'
+
+    parsed = parse_cis_csv(text, file="cis.csv")
+
+    (rejected,) = parsed.rejected
+    assert parsed.cis == []
+    assert (
+        rejected.reason == "attributes: duplicate key 'cpu' in a JSON object; remove one of the two members"
+    )
+
+
+def test_csv_partial_columns_give_only_those_fields() -> None:
+    parsed = parse_cis_csv("id,class,name,criticality\nmon,MedicalDevice,Monitor,\n", file="cis.csv")
+
+    (row,) = parsed.cis
+    assert row.ci.model_fields_set == {"key", "ci_class", "name"}
+
+
+def test_json_partial_row_gives_only_those_fields() -> None:
+    parsed = parse_json(
+        _document([{"id": "mon", "class": "MedicalDevice", "name": "M", "attributes": {"model": None}}]),
+        file="cis.json",
+    )
+
+    (row,) = parsed.cis
+    assert row.ci.model_fields_set == {"key", "ci_class", "name", "attributes"}
+    assert row.ci.given_attributes == {"model"}
+    assert row.ci.attributes == {}
+
+
+def test_csv_huge_cell_is_cut_in_rejection() -> None:
+    text = f"id,class,name,criticality\na,Server,A,{'x' * 5000}\n"
+
+    parsed = parse_cis_csv(text, file="cis.csv")
+
+    (rejected,) = parsed.rejected
+    assert "'… (5000 characters)" in rejected.reason
+    assert len(rejected.reason) < 400
+
+
+def test_csv_attribute_rejection_names_attributes_field() -> None:
+    text = 'id,class,name,attributes\na,Server,A,"{""cpu"": ""many""}"\n'
+
+    parsed = parse_cis_csv(text, file="cis.csv")
+
+    (rejected,) = parsed.rejected
+    assert rejected.reason.startswith("attributes.cpu: Input should be a valid integer")
+
+
+def test_csv_invalid_key_rejection_is_readable() -> None:
+    parsed = parse_cis_csv("id,class,name\npump 7,Server,A\n", file="cis.csv")
+
+    (rejected,) = parsed.rejected
+    assert rejected.reason.startswith("id: invalid key 'pump 7'; use 1 to 200 characters")
+
+
+def test_json_relationship_rejection_has_no_document_label() -> None:
+    parsed = parse_json(
+        _document([], [{"source": "a", "type": "DEPENDS_ON", "target": "a"}]),
+        file="cis.json",
+    )
+
+    (rejected,) = parsed.rejected
+    assert rejected.reason == "a relationship cannot point from 'a' to itself"
+
+
+def test_json_unknown_field_name_is_cut() -> None:
+    parsed = parse_json(_document([_ci("a", **{"z" * 1000: 1})]), file="cis.json")
+
+    (rejected,) = parsed.rejected
+    assert rejected.reason.startswith("unknown field '" + "z" * 80 + "'… (1000 characters); a CI has")
