@@ -27,6 +27,7 @@ from cmdb.graphql.results import (
 )
 from cmdb.graphql.types import CIType
 from cmdb.model import CIInput, RelationshipInput
+from cmdb.model.ci import merge_ci
 from cmdb.store.base import CINotFoundError, RejectedRowsError, VersionConflictError
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,14 @@ def _writer_of_cis(context: Context, cis: list[CIInput]) -> Principal:
 
 @strawberry.type
 class Mutation:
-    @fields.mutation(name="upsertCIs", description="Create or replace CIs by key, all or nothing.")
+    @fields.mutation(
+        name="upsertCIs",
+        description=(
+            "Create CIs, or update them by key, all or nothing. An update changes only the fields"
+            " given: attributes merge by name (null removes one), identifiers by kind, and tags"
+            " replace the stored tags."
+        ),
+    )
     def upsert_cis(
         self,
         info: strawberry.Info[Context, None],
@@ -99,8 +107,39 @@ class Mutation:
         if errors:
             return ValidationFailed.from_errors(errors)
         principal = _writer_of_cis(context, cis)
+
+        # Merge each row with its stored CI, so that fields the client left out keep their values.
+        stored = context.store.get_cis([ci.key for ci in cis])
+        merged: list[CIInput] = []
+        for index, ci in enumerate(cis):
+            record = stored.get(ci.key)
+            try:
+                merged.append(merge_ci(record, ci))
+            except ValidationError as error:
+                errors.extend(field_errors(error, prefix=("input", index)))
+                continue
+            if record is None:
+                continue
+            # Reclassifying a CI or changing its criticality changes impact results, so it is logged.
+            for field, before, after in (
+                ("class", record.ci_class, merged[-1].ci_class),
+                ("criticality", record.criticality.value, merged[-1].criticality.value),
+            ):
+                if before != after:
+                    logger.info(
+                        "request %s: %s changes the %s of CI %s from %s to %s",
+                        context.request_id,
+                        principal.actor,
+                        field,
+                        ci.key,
+                        before,
+                        after,
+                    )
+        if errors:
+            return ValidationFailed.from_errors(errors)
+
         try:
-            result = context.store.upsert_cis(cis, context=context.change_context(principal), strict=True)
+            result = context.store.upsert_cis(merged, context=context.change_context(principal), strict=True)
         except VersionConflictError as error:
             return _version_conflict(error)
         except RejectedRowsError as error:
