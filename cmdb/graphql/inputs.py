@@ -28,7 +28,9 @@ class IdentifiersInput:
 @strawberry.input(
     name="CIInput",
     description=(
-        "A whole CI to create or replace by key. Fields left out take their defaults"
+        "A CI to create or update by key. On update, fields left out keep their stored values,"
+        " attributes and identifiers merge (an attribute set to null is removed), and tags given"
+        " replace the stored tags. On creation, fields left out take their defaults"
         " (status in_service, criticality administrative, no tags)."
     ),
 )
