@@ -360,7 +360,9 @@ def upsert_relationships(
     ci_ids = _ci_ids(conn, {key for rel in relationships for key in (rel.source, rel.target)})
 
     # Only the first row of each identity is considered, and only when both of its CIs exist.
-    accepted: list[tuple[RelationshipInput, str, int, int]] = []
+    # Rows are kept by index, so these tuples contain only strings and ints, which the garbage
+    # collector stops tracking. Tuples that contain the models stay tracked until the batch ends.
+    accepted: list[tuple[int, str, int, int]] = []
     seen: set[tuple[str, str, str]] = set()
     for index, rel in enumerate(relationships):
         identity = (rel.source, rel.type, rel.target)
@@ -378,16 +380,17 @@ def upsert_relationships(
             message = f"CI {names} not found; import the CI before relationships that name it"
             result.rejected.append(RowError(index, key, message))
             continue
-        accepted.append((rel, key, source_id, target_id))
+        accepted.append((index, key, source_id, target_id))
 
-    stored_rows = _load_relationships(conn, [(s, rel.type, t) for rel, _, s, t in accepted])
+    stored_rows = _load_relationships(conn, [(s, relationships[i].type, t) for i, _, s, t in accepted])
     next_id = _next_id(conn, "relationship")
     inserted: list[tuple[Any, ...]] = []
     updated: list[tuple[Any, ...]] = []
     edges: list[tuple[int, int, int, str, str | None]] = []
     edges_removed: list[tuple[int]] = []
     versions = _VersionRows(context=context, now=now)
-    for rel, key, source_id, target_id in accepted:
+    for index, key, source_id, target_id in accepted:
+        rel = relationships[index]
         properties = dumps(rel.properties) if rel.properties else "{}"
         stored = stored_rows.get((source_id, rel.type, target_id))
         if stored is not None and stored[1] == properties and stored[3] is None:
