@@ -7,7 +7,8 @@ versions are synthetic and drawn from the seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 from cmdb.model import Criticality
 
@@ -54,6 +55,10 @@ class DeviceKind:
     at_bed: bool = False
 
 
+# Every medical device kind is a MedicalDevice CI used by the department of its unit.
+_medical_device = partial(DeviceKind, ci_class="MedicalDevice", used_by_department=True)
+
+
 PHILIPS_MONITORING = "00:09:fb"
 GE_HEALTHCARE = "44:4b:5d"
 MINDRAY = "00:a0:37"
@@ -71,11 +76,9 @@ CISCO = "e8:0a:b9"
 ARUBA = "4c:d5:87"
 VMWARE = "00:50:56"
 
-MONITOR = DeviceKind(
+MONITOR = _medical_device(
     code="mon",
     label="patient monitor",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(
         DeviceModel(
@@ -94,11 +97,9 @@ MONITOR = DeviceKind(
     at_bed=True,
 )
 
-CENTRAL_STATION = DeviceKind(
+CENTRAL_STATION = _medical_device(
     code="cs",
     label="central station",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(
         DeviceModel("Philips", "PIC iX", PHILIPS_MONITORING, "US", ("C.02", "C.03"), "MSX", "II"),
@@ -113,11 +114,9 @@ CENTRAL_STATION = DeviceKind(
     service_strength="hard",
 )
 
-INFUSION_PUMP = DeviceKind(
+INFUSION_PUMP = _medical_device(
     code="pump",
     label="infusion pump",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(
         DeviceModel("BD", "Alaris 8015 PC Unit", BD_CAREFUSION, "8015", ("12.1.2", "12.3.0"), "FRN", "II"),
@@ -132,11 +131,9 @@ INFUSION_PUMP = DeviceKind(
     at_bed=True,
 )
 
-VENTILATOR = DeviceKind(
+VENTILATOR = _medical_device(
     code="vent",
     label="ventilator",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(
         DeviceModel("Hamilton Medical", "HAMILTON-C6", HAMILTON, "HC6", ("2.0.4", "2.1.1"), "CBK", "II"),
@@ -148,11 +145,9 @@ VENTILATOR = DeviceKind(
     at_bed=True,
 )
 
-ANESTHESIA_MACHINE = DeviceKind(
+ANESTHESIA_MACHINE = _medical_device(
     code="anes",
     label="anesthesia machine",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(
         DeviceModel("GE Healthcare", "Aisys CS2", GE_HEALTHCARE, "AMX", ("11", "12"), "BSZ", "II"),
@@ -166,11 +161,9 @@ ANESTHESIA_MACHINE = DeviceKind(
     feed_protocol="HL7v2 ORU",
 )
 
-CT_SCANNER = DeviceKind(
+CT_SCANNER = _medical_device(
     code="ct",
     label="CT scanner",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.PATIENT_CARE,
     models=(
         DeviceModel(
@@ -186,31 +179,23 @@ CT_SCANNER = DeviceKind(
     feed_protocol="DICOM C-STORE",
 )
 
-MR_SCANNER = DeviceKind(
+# An MR scanner has the criticality of a CT scanner and joins the graph the same way:
+# imaging VLAN, imaging service, DICOM images sent to the PACS.
+MR_SCANNER = replace(
+    CT_SCANNER,
     code="mr",
     label="MR scanner",
-    ci_class="MedicalDevice",
-    used_by_department=True,
-    criticality=Criticality.PATIENT_CARE,
     models=(
         DeviceModel(
             "Siemens Healthineers", "MAGNETOM Vida", SIEMENS_HEALTHCARE, "MR", ("XA50",), "LNH", "II"
         ),
         DeviceModel("GE Healthcare", "SIGNA Premier", GE_HEALTHCARE, "SGP", ("30.1",), "LNH", "II"),
     ),
-    link_strength="soft",
-    vlan=140,
-    patient_connected=True,
-    service="svc-imaging",
-    feeds="app-pacs",
-    feed_protocol="DICOM C-STORE",
 )
 
-LAB_ANALYZER = DeviceKind(
+LAB_ANALYZER = _medical_device(
     code="analyzer",
     label="chemistry analyzer",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.PATIENT_CARE,
     models=(
         DeviceModel(
@@ -224,11 +209,9 @@ LAB_ANALYZER = DeviceKind(
     feed_protocol="ASTM E1394",
 )
 
-DIALYSIS_MACHINE = DeviceKind(
+DIALYSIS_MACHINE = _medical_device(
     code="hd",
     label="hemodialysis machine",
-    ci_class="MedicalDevice",
-    used_by_department=True,
     criticality=Criticality.LIFE_CRITICAL,
     models=(DeviceModel("Fresenius Medical Care", "2008T", FRESENIUS, "2T", ("2.72",), "FKP", "II"),),
     link_strength="soft",
