@@ -23,16 +23,6 @@ from cmdb.store.sqlite_write import write_version
 
 logger = logging.getLogger(__name__)
 
-# NOTE: created on first use rather than as a step of sqlite_schema.MIGRATIONS, so that this
-# table takes no migration number. `IF NOT EXISTS` makes the statement safe to repeat.
-_DISCOVERY_RUN_TABLE = """
-CREATE TABLE IF NOT EXISTS discovery_run (
-    id TEXT PRIMARY KEY,        -- sorts by start time, see cmdb.discovery.runs.new_run_id
-    started_at TEXT NOT NULL,   -- ISO 8601 instant in UTC
-    document TEXT NOT NULL      -- JSON object, as cmdb.discovery.runs.DiscoveryRun
-)
-"""
-
 
 def relabel_sources(conn: sqlite3.Connection, keys: Sequence[str], *, origin: str, source: str) -> None:
     """Replace the bare `origin` source of the CIs' attributes by `source`, in each CI and its version."""
@@ -101,20 +91,11 @@ def end_relationships(
 class SQLiteDiscoveryMethods:
     """Discovery methods of `SQLiteStore` (see `cmdb.store.base_discovery.DiscoveryStore`)."""
 
-    _discovery_table_ready = False
-
     if TYPE_CHECKING:
 
         def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
         def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def _ensure_discovery_table(self) -> None:
-        if self._discovery_table_ready:
-            return
-        with self._write() as conn:
-            conn.execute(_DISCOVERY_RUN_TABLE)
-        self._discovery_table_ready = True
 
     def upsert_discovered_cis(
         self, cis: Sequence[CIInput], *, context: ChangeContext, source: str
@@ -131,7 +112,6 @@ class SQLiteDiscoveryMethods:
             return end_relationships(conn, identities, context=context, now=utc_now())
 
     def save_discovery_run(self, run: StoredDiscoveryRun) -> None:
-        self._ensure_discovery_table()
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO discovery_run (id, started_at, document) VALUES (?, ?, ?)"
@@ -141,7 +121,6 @@ class SQLiteDiscoveryMethods:
             )
 
     def get_discovery_run(self, run_id: str) -> StoredDiscoveryRun | None:
-        self._ensure_discovery_table()
         with self._read() as conn:
             row = conn.execute(
                 "SELECT id, started_at, document FROM discovery_run WHERE id = ?", (run_id,)
@@ -149,7 +128,6 @@ class SQLiteDiscoveryMethods:
         return _stored_run(row) if row else None
 
     def list_discovery_runs(self, *, first: int, after: str | None) -> DiscoveryRunPage:
-        self._ensure_discovery_table()
         size = max(1, min(first, MAX_PAGE_SIZE))
         with self._read() as conn:
             if after is None:

@@ -2,7 +2,7 @@
 
 Imports write the ``ci``, ``relationship``, ``version`` and ``api_token`` rows as given and
 derive the lookup rows (identifiers, tags, impact edges) the way the upserts do. The copy
-checkpoint lives in the table ``copy_progress``, created by the first import.
+checkpoint is the one row of the table ``copy_progress``.
 """
 
 from __future__ import annotations
@@ -25,19 +25,6 @@ from cmdb.store.export import (
 )
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.sqlite_rows import chunked, dumps, placeholders
-
-# NOTE: this table is created outside the migrations in sqlite_schema.py, on the first import
-# into a store, so that only stores a copy wrote to carry it.
-_PROGRESS_TABLE = """
-CREATE TABLE IF NOT EXISTS copy_progress (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    source TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    cursor TEXT,
-    updated_at TEXT NOT NULL
-)
-"""
 
 _CI_EXPORT_COLUMNS = (
     "key, ci_class, name, status, criticality, identifiers, attributes, tags, sources, version,"
@@ -190,8 +177,6 @@ class SQLiteExportStore(SQLiteStore):
 
     def copy_progress(self) -> CopyProgress | None:
         with self._read() as conn:
-            if not _has_progress_table(conn):
-                return None
             row = conn.execute("SELECT source, fingerprint, phase, cursor FROM copy_progress").fetchone()
         if row is None:
             return None
@@ -202,7 +187,6 @@ class SQLiteExportStore(SQLiteStore):
     def import_batch(self, batch: RawBatch, *, progress: CopyProgress) -> None:
         try:
             with self._write() as conn:
-                conn.execute(_PROGRESS_TABLE)
                 _import_cis(conn, batch.cis)
                 _import_relationships(conn, batch.relationships)
                 _import_versions(conn, batch.versions)
@@ -222,13 +206,6 @@ class SQLiteExportStore(SQLiteStore):
                 )
         except sqlite3.IntegrityError as error:
             raise StoreError(f"import into SQLite store {self.path!r} failed: {error}") from error
-
-
-def _has_progress_table(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'copy_progress'"
-    ).fetchone()
-    return row is not None
 
 
 def _ci_ids(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:

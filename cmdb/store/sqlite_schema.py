@@ -163,8 +163,27 @@ CREATE INDEX post_implementation_review_change ON post_implementation_review (ch
 CREATE INDEX version_valid_from ON version (valid_from);
 """
 
+# Discovery run records and the checkpoint of `cmdb copy`. Earlier builds created both tables on
+# first use, outside the migrations, so `IF NOT EXISTS` lets those databases migrate too.
+_DISCOVERY_RUNS_AND_COPY_PROGRESS = """
+CREATE TABLE IF NOT EXISTS discovery_run (
+    id TEXT PRIMARY KEY,        -- sorts by start time, see cmdb.discovery.runs.new_run_id
+    started_at TEXT NOT NULL,   -- ISO 8601 instant in UTC
+    document TEXT NOT NULL      -- JSON object, as cmdb.discovery.runs.DiscoveryRun
+);
+
+CREATE TABLE IF NOT EXISTS copy_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one checkpoint per store
+    source TEXT NOT NULL,       -- URL of the store copied from
+    fingerprint TEXT NOT NULL,  -- cmdb.store.export.ExportSummary.fingerprint of the source
+    phase TEXT NOT NULL,        -- one of cmdb.store.export.PHASES
+    cursor TEXT,                -- last source key of the phase written, NULL at the phase start
+    updated_at TEXT NOT NULL
+);
+"""
+
 # Step N brings a database from user_version N to N + 1.
-MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _CHANGE_MANAGEMENT]
+MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _CHANGE_MANAGEMENT, _DISCOVERY_RUNS_AND_COPY_PROGRESS]
 
 # Scratch tables of one connection, used by the set-based graph queries.
 _TEMP_TABLES = """

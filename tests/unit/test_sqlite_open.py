@@ -113,3 +113,42 @@ def test_closed_store_raises(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="closed"):
         store.ping()
+
+
+def test_tables_made_on_first_use_migrate(tmp_path: Path) -> None:
+    """A store whose build created discovery_run and copy_progress on first use keeps their rows."""
+    path = tmp_path / "cmdb.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for script in MIGRATIONS[:2]:
+            conn.executescript(script)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "CREATE TABLE discovery_run (id TEXT PRIMARY KEY, started_at TEXT NOT NULL,"
+            " document TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO discovery_run VALUES ('run-1', '2026-01-05T08:00:00+00:00', '{}')")
+        conn.execute(
+            "CREATE TABLE copy_progress (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL, phase TEXT NOT NULL, cursor TEXT, updated_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO copy_progress VALUES (1, 'sqlite:///a', 'f', 'cis', 'k', 'now')")
+
+    store = SQLiteStore(path)
+    try:
+        conn = store._connection()
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert conn.execute("SELECT id FROM discovery_run").fetchall() == [("run-1",)]
+        assert conn.execute("SELECT source, cursor FROM copy_progress").fetchall() == [("sqlite:///a", "k")]
+    finally:
+        store.close()
+
+
+def test_new_store_has_run_and_copy_tables(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "cmdb.sqlite3")
+    try:
+        conn = store._connection()
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        store.close()
+    assert "discovery_run" in tables
+    assert "copy_progress" in tables
