@@ -1,7 +1,11 @@
-"""Benchmark (a): small impacts through HTTP GraphQL against the raw CTE closure of the same roots."""
+"""Benchmark (a): small impacts through HTTP GraphQL against the raw CTE closure of the same roots.
+
+`running_server` and `time_impact_queries` also serve the HTTP benchmark of the Neo4j store.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -14,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from bench.raw import closure_keys, open_readonly
-from bench.timing import BenchResult, percentile
+from bench.timing import BenchResult, percentile, time_each
 
 HOST = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 60.0
@@ -49,16 +53,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store_path: Path, log_path: Path) -> Iterator[str]:
-    """Run the app under uvicorn on 127.0.0.1 at a free port; stop that process on exit.
+def running_server(store_url: str, log_path: Path) -> Iterator[str]:
+    """Run the app under uvicorn on 127.0.0.1 at a free port over ``store_url``, and stop it on exit.
 
-    Yields the GraphQL URL. Reads are open, so no token is needed; the store is the file at
-    ``store_path``, opened by the server process itself.
+    Yields the GraphQL URL once /readyz reports the store reachable. Reads are open, so no token
+    is needed. The server process opens the store itself.
     """
     port = free_port()
     env = {
         **os.environ,
-        "CMDB_STORE": f"sqlite:///{store_path}",
+        "CMDB_STORE": store_url,
         "CMDB_OPEN_READS": "true",
         "CMDB_LOG_LEVEL": "WARNING",
         "CMDB_MAX_TRAVERSAL_COST": "1000000",
@@ -81,7 +85,7 @@ def running_server(store_path: Path, log_path: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             base = f"http://{HOST}:{port}"
-            _wait_until_ready(base, process)
+            _wait_until_ready(base, process, log_path)
             yield f"{base}/graphql"
         finally:
             process.terminate()
@@ -92,18 +96,30 @@ def running_server(store_path: Path, log_path: Path) -> Iterator[str]:
                 process.wait(timeout=15)
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the benchmark server exited with code {process.returncode}; see its log")
+            raise RuntimeError(f"the benchmark server exited with code {process.returncode}; see {log_path}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"the benchmark server at {base} was not ready within {SERVER_START_TIMEOUT_S} s")
+
+
+def time_impact_queries(
+    url: str, roots: Sequence[str], *, warmup: int, budget_s: float = math.inf
+) -> tuple[list[float], list[int]]:
+    """Send one GraphQL impact query per root, the first ``warmup`` untimed.
+
+    Return the seconds and the impacted-CI count of each timed query. ``budget_s`` works as in
+    `time_each`.
+    """
+    with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
+        return time_each(lambda root: _query(client, url, root), roots, warmup=warmup, budget_s=budget_s)
 
 
 def small_impacts(
@@ -118,29 +134,15 @@ def small_impacts(
     sequence = [roots[i % len(roots)] for i in range(requests)]
 
     conn = open_readonly(str(store_path))
-    raw_durations: list[float] = []
-    closure_sizes: list[int] = []
     try:
-        for root in sequence[:warmup]:
-            closure_keys(conn, [root])
-        for root in sequence:
-            started = time.perf_counter()
-            keys = closure_keys(conn, [root])
-            raw_durations.append(time.perf_counter() - started)
-            closure_sizes.append(len(keys))
+        raw_durations, closure_sizes = time_each(
+            lambda root: len(closure_keys(conn, [root])), sequence, warmup=warmup
+        )
     finally:
         conn.close()
 
-    http_durations: list[float] = []
-    impacted_counts: list[int] = []
-    with running_server(store_path, log_path) as url, httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-        for root in sequence[:warmup]:
-            _query(client, url, root)
-        for root in sequence:
-            started = time.perf_counter()
-            impacted = _query(client, url, root)
-            http_durations.append(time.perf_counter() - started)
-            impacted_counts.append(impacted)
+    with running_server(f"sqlite:///{store_path}", log_path) as url:
+        http_durations, impacted_counts = time_impact_queries(url, sequence, warmup=warmup)
 
     p50, p99 = percentile(http_durations, 0.5), percentile(http_durations, 0.99)
     raw_p50, raw_p99 = percentile(raw_durations, 0.5), percentile(raw_durations, 0.99)

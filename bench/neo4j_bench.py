@@ -29,18 +29,16 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from neo4j import GraphDatabase, ManagedTransaction
 from pydantic import SecretStr
 
-from bench.http_impact import free_port
+from bench.http_impact import running_server, time_impact_queries
 from bench.run import CORE_ROOTS, machine, small_roots
-from bench.timing import BenchResult, percentile
+from bench.timing import BenchResult, percentile, time_each
 from cmdb.demo import generate_hospital
 from cmdb.demo.generator import DemoHospital
 from cmdb.model import (
@@ -59,26 +57,9 @@ from cmdb.store.neo4j_write import version_row
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "neo4j"
 BENCH_SCALE = 43
-HOST = "127.0.0.1"
 SMALL_ROOT_COUNT = 50
-SERVER_START_TIMEOUT_S = 60.0
-REQUEST_TIMEOUT_S = 30.0
 # Each timed loop stops after this many seconds even when requests remain.
 LOOP_BUDGET_S = 300.0
-
-SMALL_IMPACT_QUERY = """
-query SmallImpact($roots: [ImpactRootInput!]!) {
-  impact(input: {roots: $roots, urgency: 2}) {
-    __typename
-    ... on ImpactReport {
-      impactLevel priority impactedCount
-      services { key state }
-      departments { key state }
-      impacted(first: 500) { totalCount edges { node { key state distance } } }
-    }
-  }
-}
-"""
 
 # The raw baseline: UNWIND batches writing what the store writes, without its reads and checks.
 _RAW_CIS = "UNWIND $rows AS row MERGE (c:CI {key: row.key}) SET c += row"
@@ -344,57 +325,6 @@ def closure_ratio(
 # Small impact over HTTP
 
 
-@contextmanager
-def running_server(uri: str, log_path: Path) -> Iterator[str]:
-    """Run the app under uvicorn on 127.0.0.1 at a free port over the Neo4j store; stop it by PID."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CMDB_STORE": uri,
-        "CMDB_OPEN_READS": "true",
-        "CMDB_LOG_LEVEL": "WARNING",
-        "CMDB_MAX_TRAVERSAL_COST": "1000000",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "cmdb.app:create_app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://{HOST}:{port}"
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"uvicorn exited with code {process.returncode}; see {log_path}")
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"uvicorn at {base} was not ready within {SERVER_START_TIMEOUT_S} s")
-                time.sleep(0.2)
-            yield f"{base}/graphql"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
-
-
 def small_impacts_http(
     uri: str, log_path: Path, roots: Sequence[str], requests: int, warmup: int
 ) -> BenchResult:
@@ -404,34 +334,11 @@ def small_impacts_http(
     def raw_work(tx: ManagedTransaction, root: str) -> None:
         tx.run(CLOSURE_QUERY, {"roots": [root], **CLOSURE_PARAMETERS}).single()
 
-    raw_times: list[float] = []
     with GraphDatabase.driver(uri) as driver, driver.session(database="neo4j") as session:
-        for root in sequence[:warmup]:
-            session.execute_read(raw_work, root)
-        for root in sequence:
-            started = time.perf_counter()
-            session.execute_read(raw_work, root)
-            raw_times.append(time.perf_counter() - started)
+        raw_times, _ = time_each(lambda root: session.execute_read(raw_work, root), sequence, warmup=warmup)
 
-    durations: list[float] = []
-    counts: list[int] = []
-    loop_started = time.monotonic()
-    with running_server(uri, log_path) as url, httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-        for index, root in enumerate(sequence[:warmup] + sequence):
-            if time.monotonic() - loop_started > LOOP_BUDGET_S:
-                break
-            started = time.perf_counter()
-            response = client.post(
-                url,
-                json={"query": SMALL_IMPACT_QUERY, "variables": {"roots": [{"ci": root, "mode": "DOWN"}]}},
-            )
-            elapsed = time.perf_counter() - started
-            body = response.json()
-            report = body["data"]["impact"]
-            assert report["__typename"] == "ImpactReport", body
-            if index >= warmup:
-                durations.append(elapsed)
-                counts.append(report["impactedCount"])
+    with running_server(uri, log_path) as url:
+        durations, counts = time_impact_queries(url, sequence, warmup=warmup, budget_s=LOOP_BUDGET_S)
     p50, p99 = percentile(durations, 0.5), percentile(durations, 0.99)
     return BenchResult(
         name="small impact over HTTP (p50)",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -41,3 +45,25 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, round(fraction * len(ordered) + 0.5))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def time_each(
+    action: Callable[[T], R], items: Sequence[T], *, warmup: int, budget_s: float = math.inf
+) -> tuple[list[float], list[R]]:
+    """Run ``action`` untimed on the first ``warmup`` items, then timed on every item.
+
+    Return the seconds and the result of each timed run. Timed runs stop once ``budget_s``
+    seconds have passed since the first run, warmup included.
+    """
+    loop_started = time.monotonic()
+    for item in items[:warmup]:
+        action(item)
+    durations: list[float] = []
+    results: list[R] = []
+    for item in items:
+        if time.monotonic() - loop_started > budget_s:
+            break
+        started = time.perf_counter()
+        results.append(action(item))
+        durations.append(time.perf_counter() - started)
+    return durations, results
