@@ -38,7 +38,7 @@ from pydantic import SecretStr
 
 from bench.http_impact import running_server, time_impact_queries
 from bench.run import CORE_ROOTS, machine, small_roots
-from bench.timing import BenchResult, percentile, time_each
+from bench.timing import BenchResult, percentile, table, time_each
 from cmdb.demo import generate_hospital
 from cmdb.demo.generator import DemoHospital
 from cmdb.model import (
@@ -357,22 +357,6 @@ def small_impacts_http(
     )
 
 
-def _format(value: float, unit: str) -> str:
-    return f"{value * 1000:,.2f} ms" if unit == "s" else f"{value:,.0f} {unit}"
-
-
-def table(results: list[BenchResult]) -> str:
-    header = f"{'benchmark':<40} {'measured':>16} {'baseline':>16} {'ratio':>7}  {'goal':<10} result"
-    lines = [header, "-" * len(header)]
-    for result in results:
-        verdict = "PASS" if result.passed else "FAIL"
-        lines.append(
-            f"{result.name:<40} {_format(result.measured, result.unit):>16}"
-            f" {_format(result.baseline, result.unit):>16} {result.ratio:>7.2f}  {result.goal:<10} {verdict}"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -453,19 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "neo4j": {"heap": args.heap, "pagecache": args.pagecache},
         "cis": len(hospital.cis),
         "relationships": len(hospital.relationships),
-        "results": [
-            {
-                "name": r.name,
-                "unit": r.unit,
-                "measured": r.measured,
-                "baseline": r.baseline,
-                "ratio": round(r.ratio, 3),
-                "goal": r.goal,
-                "passed": r.passed,
-                "details": r.details,
-            }
-            for r in results
-        ],
+        "results": [result.to_json() for result in results],
     }
     print(json.dumps(report, indent=1))
     if args.out is not None:

@@ -21,7 +21,7 @@ from typing import Any
 from bench.engine import core_switch_impact, explanation_paths
 from bench.http_impact import small_impacts
 from bench.importing import import_rate
-from bench.timing import BenchResult
+from bench.timing import table
 from cmdb.demo import BENCH_SCALE, DemoHospital, generate_hospital
 from cmdb.store import open_store
 
@@ -55,26 +55,6 @@ def small_roots(hospital: DemoHospital, count: int) -> list[str]:
     switches = sorted(ci.key for ci in hospital.cis if ci.key.endswith("-acc-sw-1"))
     step = max(1, len(switches) // count)
     return switches[::step][:count]
-
-
-def table(results: list[BenchResult]) -> str:
-    """Format the results as a plain-text table."""
-    header = f"{'benchmark':<54} {'measured':>14} {'baseline':>14} {'ratio':>7}  {'goal':<36} result"
-    lines = [header, "-" * len(header)]
-    for result in results:
-        measured, baseline = _format(result.measured, result.unit), _format(result.baseline, result.unit)
-        verdict = "PASS" if result.passed else "FAIL"
-        ratio = f"{result.ratio:.2f}"
-        lines.append(
-            f"{result.name:<54} {measured:>14} {baseline:>14} {ratio:>7}  {result.goal:<36} {verdict}"
-        )
-    return "\n".join(lines)
-
-
-def _format(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value * 1000:.2f} ms"
-    return f"{value:,.0f} {unit}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,19 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "cis": len(hospital.cis),
         "relationships": len(hospital.relationships),
         "generate_seconds": round(generate_seconds, 2),
-        "results": [
-            {
-                "name": r.name,
-                "unit": r.unit,
-                "measured": r.measured,
-                "baseline": r.baseline,
-                "ratio": round(r.ratio, 3),
-                "goal": r.goal,
-                "passed": r.passed,
-                "details": r.details,
-            }
-            for r in results
-        ],
+        "results": [result.to_json() for result in results],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

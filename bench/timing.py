@@ -1,4 +1,4 @@
-"""Timing helpers and the result record every benchmark returns."""
+"""Timing helpers, the result record every benchmark returns, and the table and JSON of the results."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ class BenchResult:
     @property
     def ratio(self) -> float:
         return self.measured / self.baseline if self.baseline else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the result as the JSON object the results files store, ratio included."""
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "measured": self.measured,
+            "baseline": self.baseline,
+            "ratio": round(self.ratio, 3),
+            "goal": self.goal,
+            "passed": self.passed,
+            "details": self.details,
+        }
 
 
 def median_seconds(action: Callable[[], object], *, repeat: int) -> tuple[float, list[float]]:
@@ -67,3 +80,23 @@ def time_each(
         results.append(action(item))
         durations.append(time.perf_counter() - started)
     return durations, results
+
+
+def table(results: list[BenchResult]) -> str:
+    """Format the results as a plain-text table, durations in milliseconds."""
+    header = f"{'benchmark':<54} {'measured':>14} {'baseline':>14} {'ratio':>7}  {'goal':<36} result"
+    lines = [header, "-" * len(header)]
+    for result in results:
+        measured, baseline = _format(result.measured, result.unit), _format(result.baseline, result.unit)
+        verdict = "PASS" if result.passed else "FAIL"
+        ratio = f"{result.ratio:.2f}"
+        lines.append(
+            f"{result.name:<54} {measured:>14} {baseline:>14} {ratio:>7}  {result.goal:<36} {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def _format(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:,.2f} ms"
+    return f"{value:,.0f} {unit}"
