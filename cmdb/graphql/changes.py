@@ -103,6 +103,13 @@ def _invalid(error: ChangeValidationError, location: str = "") -> ValidationFail
     return ValidationFailed.single(f"{location}{error.field}", str(error), error.value)
 
 
+def _not_found(error: ChangeNotFoundError | CINotFoundError) -> ChangeNotFound | CINotFound:
+    """Return the union member for a change or a CI that the store does not contain."""
+    if isinstance(error, ChangeNotFoundError):
+        return ChangeNotFound.from_error(error)
+    return CINotFound.for_key(error.key)
+
+
 def _change_zone(info: strawberry.Info[Context, None], change_id: str) -> str:
     stored = info.context.store.get_change(change_id)
     return str(stored.document.get("time_zone", "UTC")) if stored else "UTC"
@@ -117,10 +124,8 @@ class ChangeQuery:
             assessment = assess_change(
                 store=info.context.store, change_id=id, matrix=info.context.services.matrix
             )
-        except ChangeNotFoundError as error:
-            return ChangeNotFound.from_error(error)
-        except CINotFoundError as error:
-            return CINotFound.for_key(error.key)
+        except (ChangeNotFoundError, CINotFoundError) as error:
+            return _not_found(error)
         return ChangeAssessmentType.from_assessment(assessment)
 
     @fields.field(description="Whether a change is scheduled and has every required approval.")
@@ -128,10 +133,8 @@ class ChangeQuery:
         info.context.require_reader()
         try:
             found = readiness(store=info.context.store, change_id=id)
-        except ChangeNotFoundError as error:
-            return ChangeNotFound.from_error(error)
-        except CINotFoundError as error:
-            return CINotFound.for_key(error.key)
+        except (ChangeNotFoundError, CINotFoundError) as error:
+            return _not_found(error)
         return ReadinessType.from_readiness(id, found)
 
     @fields.field(description="Change records in any of the given states (all when empty), by window start.")
@@ -162,10 +165,8 @@ class ChangeQuery:
             return instant
         try:
             assessment = assess_rollback(store=info.context.store, change_id=id, at=instant)
-        except ChangeNotFoundError as error:
-            return ChangeNotFound.from_error(error)
-        except CINotFoundError as error:
-            return CINotFound.for_key(error.key)
+        except (ChangeNotFoundError, CINotFoundError) as error:
+            return _not_found(error)
         return RollbackPlanType.from_assessment(assessment)
 
     @fields.field(description="Impact of the given roots on the graph as it was at `asOf`.")
@@ -263,10 +264,8 @@ class ChangeMutation:
                 reason=reason,
                 request_id=info.context.request_id,
             )
-        except ChangeNotFoundError as error:
-            return ChangeNotFound.from_error(error)
-        except CINotFoundError as error:
-            return CINotFound.for_key(error.key)
+        except (ChangeNotFoundError, CINotFoundError) as error:
+            return _not_found(error)
         except ChangeNotReadyError as error:
             return ChangeNotReady.from_error(error)
         except FreezeConflictError as error:
@@ -296,10 +295,8 @@ class ChangeMutation:
                 reason=reason,
                 request_id=info.context.request_id,
             )
-        except ChangeNotFoundError as error:
-            return ChangeNotFound.from_error(error)
-        except CINotFoundError as error:
-            return CINotFound.for_key(error.key)
+        except (ChangeNotFoundError, CINotFoundError) as error:
+            return _not_found(error)
         except ChangeNotReadyError as error:
             return ChangeNotReady.from_error(error)
         except RollbackBlockedError as error:
