@@ -7,7 +7,8 @@ is all-or-nothing: one invalid row, unknown CI or stale version writes nothing.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Protocol, TypeVar
 
 import strawberry
 from pydantic import ValidationError
@@ -26,9 +27,9 @@ from cmdb.graphql.results import (
     rejected_row_errors,
 )
 from cmdb.graphql.types import CIType
-from cmdb.model import CIInput, RelationshipInput
+from cmdb.model import CIInput
 from cmdb.model.ci import merge_ci
-from cmdb.store.base import CINotFoundError, RejectedRowsError, VersionConflictError
+from cmdb.store.base import CINotFoundError, RejectedRowsError, UpsertResult, VersionConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,14 @@ UpsertRelationshipsResult = Annotated[
     UpsertResultType | ValidationFailed | CINotFound, strawberry.union("UpsertRelationshipsResult")
 ]
 RetireCIResult = Annotated[CIType | CINotFound | VersionConflict, strawberry.union("RetireCIResult")]
+
+ModelT = TypeVar("ModelT", covariant=True)
+
+
+class _RowInput(Protocol[ModelT]):
+    """A GraphQL input row that converts to its pydantic model."""
+
+    def to_model(self) -> ModelT: ...
 
 
 def _version_conflict(error: VersionConflictError) -> VersionConflict:
@@ -60,6 +69,35 @@ def _check_batch_size(context: Context, count: int) -> ValidationFailed | None:
     if count == 0:
         return ValidationFailed.single("input", "no rows; send at least one")
     return None
+
+
+def _rows_to_models(context: Context, rows: Sequence[_RowInput[ModelT]]) -> list[ModelT] | ValidationFailed:
+    """Convert the input rows to models, or return why the batch is invalid: its size or every field error."""
+    invalid_size = _check_batch_size(context, len(rows))
+    if invalid_size is not None:
+        return invalid_size
+    models: list[ModelT] = []
+    errors: list[FieldError] = []
+    for index, row in enumerate(rows):
+        try:
+            models.append(row.to_model())
+        except ValidationError as error:
+            errors.extend(field_errors(error, prefix=("input", index)))
+    if errors:
+        return ValidationFailed.from_errors(errors)
+    return models
+
+
+def _log_upsert(context: Context, principal: Principal, entities: str, result: UpsertResult) -> None:
+    logger.info(
+        "request %s: %s upserted %s, %d added, %d updated, %d unchanged",
+        context.request_id,
+        principal.actor,
+        entities,
+        result.added,
+        result.updated,
+        result.unchanged,
+    )
 
 
 def _only_devices(context: Context, cis: list[CIInput]) -> bool:
@@ -94,23 +132,15 @@ class Mutation:
     ) -> UpsertCIsResult:
         context = info.context
         context.require_roles("upsertCIs", DEVICE_WRITE_ROLES)
-        too_many = _check_batch_size(context, len(input))
-        if too_many is not None:
-            return too_many
-        cis: list[CIInput] = []
-        errors: list[FieldError] = []
-        for index, row in enumerate(input):
-            try:
-                cis.append(row.to_model())
-            except ValidationError as error:
-                errors.extend(field_errors(error, prefix=("input", index)))
-        if errors:
-            return ValidationFailed.from_errors(errors)
+        cis = _rows_to_models(context, input)
+        if isinstance(cis, ValidationFailed):
+            return cis
         principal = _writer_of_cis(context, cis)
 
         # Merge each row with its stored CI, so that fields the client left out keep their values.
         stored = context.store.get_cis([ci.key for ci in cis])
         merged: list[CIInput] = []
+        errors: list[FieldError] = []
         for index, ci in enumerate(cis):
             record = stored.get(ci.key)
             try:
@@ -144,14 +174,7 @@ class Mutation:
             return _version_conflict(error)
         except RejectedRowsError as error:
             return ValidationFailed.from_errors(rejected_row_errors(error.rejected))
-        logger.info(
-            "request %s: %s upserted CIs, %d added, %d updated, %d unchanged",
-            context.request_id,
-            principal.actor,
-            result.added,
-            result.updated,
-            result.unchanged,
-        )
+        _log_upsert(context, principal, "CIs", result)
         return UpsertResultType.from_store(result)
 
     @fields.mutation(description="Create or update relationships by (source, type, target), all or nothing.")
@@ -162,18 +185,9 @@ class Mutation:
     ) -> UpsertRelationshipsResult:
         context = info.context
         principal = context.require_roles("upsertRelationships", WRITE_ROLES)
-        too_many = _check_batch_size(context, len(input))
-        if too_many is not None:
-            return too_many
-        relationships: list[RelationshipInput] = []
-        errors: list[FieldError] = []
-        for index, row in enumerate(input):
-            try:
-                relationships.append(row.to_model())
-            except ValidationError as error:
-                errors.extend(field_errors(error, prefix=("input", index)))
-        if errors:
-            return ValidationFailed.from_errors(errors)
+        relationships = _rows_to_models(context, input)
+        if isinstance(relationships, ValidationFailed):
+            return relationships
         named = sorted({key for rel in relationships for key in (rel.source, rel.target)})
         stored = context.store.get_cis(named)
         missing = [key for key in named if key not in stored]
@@ -187,14 +201,7 @@ class Mutation:
             return CINotFound.for_key(error.key)
         except RejectedRowsError as error:
             return ValidationFailed.from_errors(rejected_row_errors(error.rejected))
-        logger.info(
-            "request %s: %s upserted relationships, %d added, %d updated, %d unchanged",
-            context.request_id,
-            principal.actor,
-            result.added,
-            result.updated,
-            result.unchanged,
-        )
+        _log_upsert(context, principal, "relationships", result)
         return UpsertResultType.from_store(result)
 
     @fields.mutation(
