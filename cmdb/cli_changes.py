@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,6 +95,23 @@ def _fail(error: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+@contextmanager
+def _opened_store(store_url: str | None, *expected: type[Exception]) -> Iterator[GraphStore]:
+    """Open the store and close it on exit. An ``expected`` error is printed in red and exits with code 1."""
+    graph_store = _open(store_url)
+    try:
+        yield graph_store
+    except expected as error:
+        raise _fail(error) from None
+    finally:
+        graph_store.close()
+
+
+def _at_option(graph_store: GraphStore, change_id: str, at: str | None) -> datetime | None:
+    """Parse ``--at`` in the time zone of the change, or return None when it is not given."""
+    return parse_instant(at, _change_zone(graph_store, change_id)) if at else None
+
+
 @change_app.command("load")
 def load(
     file: Annotated[
@@ -101,16 +120,12 @@ def load(
     store: StoreOption = None,
 ) -> None:
     """Load the freeze windows and changes of a file, all or nothing."""
-    graph_store = _open(store)
-    try:
-        document = json.loads(file.read_text())
+    with _opened_store(store, ChangeError) as graph_store:
+        try:
+            document = json.loads(file.read_text())
+        except json.JSONDecodeError as error:
+            raise _fail(ValueError(f"invalid JSON in {file}: {error}")) from None
         result = load_changes(store=graph_store, document=document)
-    except json.JSONDecodeError as error:
-        raise _fail(ValueError(f"invalid JSON in {file}: {error}")) from None
-    except ChangeError as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     console.print(f"Loaded {len(result.freeze_windows)} freeze windows and {len(result.changes)} changes.")
 
 
@@ -121,16 +136,11 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show a change's blast radius, conflicts, next free slot, approvals and rollback plan."""
-    graph_store = _open(store)
-    try:
+    with _opened_store(store, ChangeError, CINotFoundError) as graph_store:
         assessment = assess_change(store=graph_store, change_id=change_id)
         rollback = None
         if assessment.change.state in (ChangeState.IMPLEMENTED, ChangeState.CLOSED):
             rollback = assess_rollback(store=graph_store, change_id=change_id, at=datetime.now(UTC))
-    except (ChangeError, CINotFoundError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     if json_output:
         print(json.dumps(assessment.to_expected_shape(), indent=1))
         return
@@ -223,8 +233,7 @@ def approve(
     store: StoreOption = None,
 ) -> None:
     """Record an approval by ACTOR as ROLE; the CLI trusts that ACTOR holds ROLE."""
-    graph_store = _open(store)
-    try:
+    with _opened_store(store, ChangeError, CINotFoundError, StoreError) as graph_store:
         approve_change(
             store=graph_store,
             change_id=change_id,
@@ -233,10 +242,6 @@ def approve(
             caller_roles=frozenset({role}),
             comment=comment,
         )
-    except (ChangeError, CINotFoundError, StoreError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     console.print(f"Approved {change_id} as {role} by {actor}.")
 
 
@@ -251,16 +256,11 @@ def implement(
     store: StoreOption = None,
 ) -> None:
     """Apply a scheduled, approved change's values as new CI versions tagged with the change id."""
-    graph_store = _open(store)
-    try:
-        instant = parse_instant(at, _change_zone(graph_store, change_id)) if at else None
+    with _opened_store(store, ChangeError, CINotFoundError, StoreError, ValueError) as graph_store:
+        instant = _at_option(graph_store, change_id, at)
         result = implement_change(
             store=graph_store, change_id=change_id, actor=_actor(actor), at=instant, reason=reason
         )
-    except (ChangeError, CINotFoundError, StoreError, ValueError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     console.print(f"Implemented {change_id} on {', '.join(result.change.touched_keys())}.")
     for exception in result.freeze_exceptions:
         console.print(f"[yellow]Freeze exception recorded for review[/]: {exception.window_id}")
@@ -276,9 +276,8 @@ def rollback(
     store: StoreOption = None,
 ) -> None:
     """Revert the values an implemented change set, in the rollback order."""
-    graph_store = _open(store)
-    try:
-        instant = parse_instant(at, _change_zone(graph_store, change_id)) if at else None
+    with _opened_store(store, ChangeError, CINotFoundError, StoreError, ValueError) as graph_store:
+        instant = _at_option(graph_store, change_id, at)
         result = rollback_change(
             store=graph_store,
             change_id=change_id,
@@ -287,10 +286,6 @@ def rollback(
             force=force,
             reason=reason,
         )
-    except (ChangeError, CINotFoundError, StoreError, ValueError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     console.print(f"Rolled back {change_id} in the order {' → '.join(result.assessment.plan.order)}.")
 
 
@@ -302,14 +297,9 @@ def rollback_plan(
     json_output: JsonOption = False,
 ) -> None:
     """Show what rolling back a change at a given time reverts, in which order, and what blocks it."""
-    graph_store = _open(store)
-    try:
-        instant = parse_instant(at, _change_zone(graph_store, change_id)) if at else datetime.now(UTC)
+    with _opened_store(store, ChangeError, CINotFoundError, ValueError) as graph_store:
+        instant = _at_option(graph_store, change_id, at) or datetime.now(UTC)
         assessment = assess_rollback(store=graph_store, change_id=change_id, at=instant)
-    except (ChangeError, CINotFoundError, ValueError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     if json_output:
         print(json.dumps(assessment.to_dict(), indent=1))
     else:
@@ -325,15 +315,10 @@ def review(
     store: StoreOption = None,
 ) -> None:
     """Record a post-implementation review; it closes the review of the change's freeze exceptions."""
-    graph_store = _open(store)
-    try:
+    with _opened_store(store, ChangeError, StoreError) as graph_store:
         record_review(
             store=graph_store, change_id=change_id, actor=_actor(actor), outcome=outcome, notes=notes
         )
-    except (ChangeError, StoreError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     console.print(f"Recorded the review of {change_id}.")
 
 
@@ -346,8 +331,7 @@ def history(
     json_output: JsonOption = False,
 ) -> None:
     """Show the versions of a CI with actor, origin, request id and change id, or a diff of two."""
-    graph_store = _open(store)
-    try:
+    with _opened_store(store, CINotFoundError, VersionNotFoundError) as graph_store:
         if diff is not None:
             changes = diff_versions(store=graph_store, key=ci, before=diff[0], after=diff[1])
             rows: list[dict[str, Any]] = [
@@ -367,10 +351,6 @@ def history(
                 }
                 for v in ci_versions(graph_store, ci)
             ]
-    except (CINotFoundError, VersionNotFoundError) as error:
-        raise _fail(error) from None
-    finally:
-        graph_store.close()
     if json_output:
         print(json.dumps(rows, indent=1, default=str))
         return
