@@ -1,11 +1,13 @@
-"""``cmdb copy``: move a whole graph with its history from one store to another, resumably.
+"""``cmdb copy``: move a whole store, graph and history included, to another store, resumably.
 
-The copy runs in phases (CIs, relationships, versions, API tokens), each in batches of CIs taken
-in key order: a batch of the relationships or versions phase carries the rows of its CIs. Every
-batch is written in one transaction together with a checkpoint in the target: the source URL, a
-fingerprint of the source, the phase and the last CI key. A copy run again after an interruption
-therefore continues after the last committed batch and never writes a row twice. At the end both
-stores are checksummed the same way, and the counts and checksums must match.
+The copy runs in phases (``PHASES``): CIs, relationships, versions and API tokens, then change
+records, freeze windows, freeze exceptions and discovery runs. The first three go in batches of
+CIs taken in key order, and a batch of the relationships or versions phase carries the rows of
+its CIs. A batch of change records carries their approvals and reviews. Every batch is written
+in one transaction together with a checkpoint in the target: the source URL, a fingerprint of
+the source, the phase and the last key written. A copy run again after an interruption therefore
+continues after the last committed batch and never writes a row twice. At the end both stores
+are checksummed the same way, and the counts and checksums must match.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ from cmdb.store.export import (
     ExportableStore,
     ExportSummary,
     RawBatch,
-    StoreChecksum,
-    checksum_store,
     open_exportable,
 )
+from cmdb.store.export_checksum import StoreChecksum, checksum_store
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,31 @@ def normalize_url(url: str) -> str:
     return url
 
 
+_KIND_NAMES = {
+    "cis": "CIs",
+    "relationships": "relationships",
+    "versions": "versions",
+    "tokens": "API tokens",
+    "changes": "change records",
+    "approvals": "approvals",
+    "reviews": "reviews",
+    "freeze_windows": "freeze windows",
+    "freeze_exceptions": "freeze exceptions",
+    "discovery_runs": "discovery runs",
+}
+
+
+# Always named in messages; the other kinds are named only when the store has rows of them.
+_MAIN_KINDS = ("cis", "relationships", "versions", "tokens")
+
+
 def _describe(summary: ExportSummary) -> str:
-    return (
-        f"{summary.cis} CIs, {summary.relationships} relationships, {summary.versions} versions"
-        f" and {summary.tokens} API tokens"
-    )
+    parts = [
+        f"{count} {_KIND_NAMES[kind]}"
+        for kind, count in summary.counts().items()
+        if count or kind in _MAIN_KINDS
+    ]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _start(source: ExportableStore, target: ExportableStore, source_url: str) -> tuple[CopyProgress, bool]:
@@ -104,34 +125,83 @@ def _next_phase(phase: str) -> str:
     return PHASES[PHASES.index(phase) + 1]
 
 
-def _copy_batch(
-    source: ExportableStore, target: ExportableStore, progress: CopyProgress, batch_size: int
-) -> CopyStep:
-    """Copy the next batch of ``progress.phase`` and return it; the last batch of a phase moves on."""
-    phase = progress.phase
-    if phase == "tokens":
-        batch = RawBatch(tokens=source.export_tokens())
-        following = replace(progress, phase=_next_phase(phase), cursor=None)
-        target.import_batch(batch, progress=following)
-        return CopyStep(phase, len(batch), following)
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """The rows of one batch, and the cursor after them; ``complete`` when the phase has no more rows."""
 
+    batch: RawBatch
+    cursor: str | None
+    complete: bool
+
+
+def _page_by_ci(source: ExportableStore, phase: str, cursor: str | None, size: int) -> _Page:
     if phase == "cis":
-        cis = source.export_cis(after=progress.cursor, limit=batch_size)
+        cis = source.export_cis(after=cursor, limit=size)
         keys = [ci.key for ci in cis]
         batch = RawBatch(cis=cis)
     else:
-        keys = source.export_ci_keys(after=progress.cursor, limit=batch_size)
+        keys = source.export_ci_keys(after=cursor, limit=size)
         if phase == "relationships":
             batch = RawBatch(relationships=source.export_relationships(keys))
         else:
             batch = RawBatch(versions=source.export_versions(keys))
+    return _Page(batch, keys[-1] if keys else None, len(keys) < size)
 
-    if len(keys) < batch_size:
-        following = replace(progress, phase=_next_phase(phase), cursor=None)
+
+def _page_of_changes(source: ExportableStore, cursor: str | None, size: int) -> _Page:
+    changes = source.export_changes(after=cursor, limit=size)
+    ids = [change.id for change in changes]
+    batch = RawBatch(
+        changes=changes, approvals=source.export_approvals(ids), reviews=source.export_reviews(ids)
+    )
+    return _Page(batch, ids[-1] if ids else None, len(ids) < size)
+
+
+def _page_of_freeze_windows(source: ExportableStore, cursor: str | None, size: int) -> _Page:
+    windows = source.export_freeze_windows(after=cursor, limit=size)
+    return _Page(RawBatch(freeze_windows=windows), windows[-1].id if windows else None, len(windows) < size)
+
+
+def _page_of_freeze_exceptions(source: ExportableStore, cursor: str | None, size: int) -> _Page:
+    # The cursor of this phase is the source's recording sequence number of the last exception.
+    after = int(cursor) if cursor is not None else None
+    exceptions = source.export_freeze_exceptions(after=after, limit=size)
+    last = str(exceptions[-1].seq) if exceptions else None
+    return _Page(RawBatch(freeze_exceptions=exceptions), last, len(exceptions) < size)
+
+
+def _page_of_discovery_runs(source: ExportableStore, cursor: str | None, size: int) -> _Page:
+    runs = source.export_discovery_runs(after=cursor, limit=size)
+    return _Page(RawBatch(discovery_runs=runs), runs[-1].id if runs else None, len(runs) < size)
+
+
+def _next_page(source: ExportableStore, phase: str, cursor: str | None, size: int) -> _Page:
+    if phase in ("cis", "relationships", "versions"):
+        return _page_by_ci(source, phase, cursor, size)
+    if phase == "tokens":
+        return _Page(RawBatch(tokens=source.export_tokens()), None, True)
+    if phase == "changes":
+        return _page_of_changes(source, cursor, size)
+    if phase == "freeze_windows":
+        return _page_of_freeze_windows(source, cursor, size)
+    if phase == "freeze_exceptions":
+        return _page_of_freeze_exceptions(source, cursor, size)
+    if phase == "discovery_runs":
+        return _page_of_discovery_runs(source, cursor, size)
+    raise ValueError(f"invalid copy phase {phase!r}; use one of {', '.join(PHASES[:-1])}")
+
+
+def _copy_batch(
+    source: ExportableStore, target: ExportableStore, progress: CopyProgress, batch_size: int
+) -> CopyStep:
+    """Copy the next batch of ``progress.phase`` and return it; the last batch of a phase moves on."""
+    page = _next_page(source, progress.phase, progress.cursor, batch_size)
+    if page.complete:
+        following = replace(progress, phase=_next_phase(progress.phase), cursor=None)
     else:
-        following = replace(progress, cursor=keys[-1])
-    target.import_batch(batch, progress=following)
-    return CopyStep(phase, len(batch), following)
+        following = replace(progress, cursor=page.cursor)
+    target.import_batch(page.batch, progress=following)
+    return CopyStep(progress.phase, len(page.batch), following)
 
 
 def copy_graph(
@@ -204,7 +274,7 @@ def copy_command(
         int, typer.Option(min=1, help="CIs per batch; a batch also carries their relationships or versions.")
     ] = DEFAULT_BATCH_SIZE,
 ) -> None:
-    """Copy a whole graph with its history and API tokens between stores; run again to resume."""
+    """Copy a whole store with its history, tokens, changes and discovery runs; run again to resume."""
     errors = Console(stderr=True)
     source_url, target_url = normalize_url(source_url), normalize_url(target_url)
     if source_url == target_url:

@@ -7,21 +7,48 @@ id and validity interval) and records nothing new. Each store implements it in a
 (``cmdb.store.sqlite_export``, ``cmdb.store.neo4j_export``); ``open_exportable`` opens one by URL.
 
 Paging is by CI key: CIs in key order, then relationships by their source CI and versions by
-their CI, one page of CI keys at a time. Keys are compared as the store compares strings, so a
-cursor is only meaningful to the store that produced it.
+their CI, one page of CI keys at a time. Change records page by id and carry their approvals and
+reviews. Freeze windows and discovery runs page by id, and freeze exceptions by the order they
+were recorded in. Keys are compared as the store compares strings, so a cursor is only
+meaningful to the store that produced it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-# Phases of a copy, in order. A copy at "done" has been written completely.
-PHASES = ("cis", "relationships", "versions", "tokens", "done")
+# Phases of a copy, in order. A copy at "done" has been written completely. Change records come
+# before freeze exceptions, which name them.
+PHASES = (
+    "cis",
+    "relationships",
+    "versions",
+    "tokens",
+    "changes",
+    "freeze_windows",
+    "freeze_exceptions",
+    "discovery_runs",
+    "done",
+)
+
+# Kinds of rows, as counted and checksummed. Approvals and reviews travel with their change.
+ROW_KINDS = (
+    "cis",
+    "relationships",
+    "versions",
+    "tokens",
+    "changes",
+    "approvals",
+    "reviews",
+    "freeze_windows",
+    "freeze_exceptions",
+    "discovery_runs",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,43 +116,137 @@ class RawToken:
 
 
 @dataclass(frozen=True, slots=True)
+class RawChange:
+    """A stored change record: its JSON document, state and window (UTC), and when it was written."""
+
+    id: str
+    state: str
+    window_start: datetime
+    window_end: datetime
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawFreezeWindow:
+    """A stored freeze window: its JSON document, and when it was written."""
+
+    id: str
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawApproval:
+    """A role's approval of a change."""
+
+    change_id: str
+    role: str
+    actor: str
+    comment: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawFreezeException:
+    """A freeze exception. ``seq`` is the source store's recording order, and the export cursor."""
+
+    change_id: str
+    window_id: str
+    occurrence_start: datetime
+    occurrence_end: datetime
+    reason: str
+    actor: str
+    recorded_at: datetime
+    reviewed_at: datetime | None
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawReview:
+    """A post-implementation review. ``seq`` is the source store's recording order."""
+
+    change_id: str
+    actor: str
+    outcome: str
+    notes: str
+    recorded_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawDiscoveryRun:
+    """A discovery run record: its JSON document and start time."""
+
+    id: str
+    started_at: datetime
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class RawBatch:
-    """Rows written by one import call, in one transaction."""
+    """Rows written by one import call, in one transaction.
+
+    Approvals and reviews must name change records imported before or in the same batch. Freeze
+    exceptions and reviews are written in the order given, which becomes their recording order.
+    """
 
     cis: Sequence[RawCI] = ()
     relationships: Sequence[RawRelationship] = ()
     versions: Sequence[RawVersion] = ()
     tokens: Sequence[RawToken] = ()
+    changes: Sequence[RawChange] = ()
+    approvals: Sequence[RawApproval] = ()
+    reviews: Sequence[RawReview] = ()
+    freeze_windows: Sequence[RawFreezeWindow] = ()
+    freeze_exceptions: Sequence[RawFreezeException] = ()
+    discovery_runs: Sequence[RawDiscoveryRun] = ()
 
     def __len__(self) -> int:
-        return len(self.cis) + len(self.relationships) + len(self.versions) + len(self.tokens)
+        return sum(len(getattr(self, kind)) for kind in ROW_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
 class ExportSummary:
-    """Row counts of a store, with the latest version's ``valid_from``; every write changes them."""
+    """Row counts of a store with the latest version's ``valid_from`` and change or window update.
+
+    Most writes change at least one of them. A token rotated under the same name, a discovery run
+    saved again under its id and a CI only seen again (``last_seen``) do not, so a copy relies on
+    its final checksums to catch those.
+    """
 
     cis: int
     relationships: int
     versions: int
     tokens: int
+    changes: int
+    approvals: int
+    reviews: int
+    freeze_windows: int
+    freeze_exceptions: int
+    discovery_runs: int
     last_valid_from: datetime | None
+    last_change_update: datetime | None
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows of each kind, by the names of ``ROW_KINDS``."""
+        return {kind: getattr(self, kind) for kind in ROW_KINDS}
 
     @property
     def total(self) -> int:
-        return self.cis + self.relationships + self.versions + self.tokens
+        return sum(self.counts().values())
 
     def is_empty(self) -> bool:
         return self.total == 0
 
     def fingerprint(self) -> str:
-        """Return a SHA-256 hex digest of the counts and latest instant, to recognise the same source."""
-        document = {
-            "cis": self.cis,
-            "relationships": self.relationships,
-            "versions": self.versions,
-            "tokens": self.tokens,
+        """Return a SHA-256 hex digest of the counts and latest instants, to recognise the same source."""
+        document: dict[str, Any] = {
+            **self.counts(),
             "last_valid_from": iso_time(self.last_valid_from),
+            "last_change_update": iso_time(self.last_change_update),
         }
         return hashlib.sha256(canonical_json(document).encode()).hexdigest()
 
@@ -134,7 +255,8 @@ class ExportSummary:
 class CopyProgress:
     """The checkpoint a copy keeps in its target: which source, how far.
 
-    ``cursor`` is the last CI key whose rows of ``phase`` are written, or None at the phase start.
+    ``cursor`` is the source's last key written in ``phase``, or None at the phase start: a CI key,
+    a change, freeze window or discovery run id, or a freeze exception's ``seq`` as text.
     """
 
     source: str
@@ -174,6 +296,30 @@ class ExportableStore(Protocol):
 
     def export_tokens(self) -> list[RawToken]: ...
 
+    def export_changes(self, *, after: str | None, limit: int) -> list[RawChange]:
+        """Return up to ``limit`` change records by id, after ``after`` (from the start when None)."""
+        ...
+
+    def export_approvals(self, change_ids: Sequence[str]) -> list[RawApproval]:
+        """Return the approvals of the changes ``change_ids``, by change id and role."""
+        ...
+
+    def export_reviews(self, change_ids: Sequence[str]) -> list[RawReview]:
+        """Return the reviews of the changes ``change_ids``, in the order they were recorded."""
+        ...
+
+    def export_freeze_windows(self, *, after: str | None, limit: int) -> list[RawFreezeWindow]:
+        """Return up to ``limit`` freeze windows with ids after ``after``, by id."""
+        ...
+
+    def export_freeze_exceptions(self, *, after: int | None, limit: int) -> list[RawFreezeException]:
+        """Return up to ``limit`` freeze exceptions with ``seq`` after ``after``, in the order recorded."""
+        ...
+
+    def export_discovery_runs(self, *, after: str | None, limit: int) -> list[RawDiscoveryRun]:
+        """Return up to ``limit`` discovery runs with ids after ``after``, by id."""
+        ...
+
     def copy_progress(self) -> CopyProgress | None:
         """Return the checkpoint of a copy into this store, or None when no copy wrote to it."""
         ...
@@ -181,8 +327,10 @@ class ExportableStore(Protocol):
     def import_batch(self, batch: RawBatch, *, progress: CopyProgress) -> None:
         """Write the rows as given and the checkpoint ``progress``, in one transaction.
 
-        CIs named by relationships and versions must be imported already. A row that is
-        already stored raises StoreError and nothing of the batch is written.
+        CIs named by relationships and versions must be imported already, and so must change
+        records named by approvals, reviews and freeze exceptions, or come in the same batch. A
+        row that is already stored, or that names a missing CI or change, raises StoreError and
+        nothing of the batch is written.
         """
         ...
 
@@ -211,7 +359,8 @@ def open_exportable(url: str) -> ExportableStore:
     raise ValueError(f"the store at {url!r} cannot export its rows; use a SQLite or Neo4j URL")
 
 
-# Canonical forms, the same whichever store the rows came from.
+# Canonical text, the same whichever store the rows came from. The canonical rows and the
+# checksums built on them are in cmdb.store.export_checksum.
 
 
 def iso_time(value: datetime | None) -> str | None:
@@ -223,129 +372,3 @@ def iso_time(value: datetime | None) -> str | None:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_ci(row: RawCI) -> dict[str, Any]:
-    return {
-        "key": row.key,
-        "ci_class": row.ci_class,
-        "name": row.name,
-        "status": row.status,
-        "criticality": row.criticality,
-        "identifiers": row.identifiers,
-        "attributes": row.attributes,
-        "tags": sorted(row.tags),
-        "sources": row.sources,
-        "version": row.version,
-        "first_seen": iso_time(row.first_seen),
-        "last_seen": iso_time(row.last_seen),
-        "created_at": iso_time(row.created_at),
-        "updated_at": iso_time(row.updated_at),
-    }
-
-
-def canonical_relationship(row: RawRelationship) -> dict[str, Any]:
-    return {
-        "source": row.source,
-        "type": row.type,
-        "target": row.target,
-        "properties": row.properties,
-        "version": row.version,
-        "created_at": iso_time(row.created_at),
-        "updated_at": iso_time(row.updated_at),
-        "ended_at": iso_time(row.ended_at),
-    }
-
-
-def canonical_version(row: RawVersion) -> dict[str, Any]:
-    """Return the version's fields without ``seq``, whose values differ between stores."""
-    return {
-        "entity": row.entity,
-        "key": row.key,
-        "ci_key": row.ci_key,
-        "version": row.version,
-        "operation": row.operation,
-        "snapshot": row.snapshot,
-        "actor": row.actor,
-        "origin": row.origin,
-        "request_id": row.request_id,
-        "change_id": row.change_id,
-        "valid_from": iso_time(row.valid_from),
-        "valid_to": iso_time(row.valid_to),
-    }
-
-
-def canonical_token(row: RawToken) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "token_hash": row.token_hash,
-        "actor": row.actor,
-        "roles": sorted(row.roles),
-        "created_at": iso_time(row.created_at),
-    }
-
-
-@dataclass(slots=True)
-class _SortedDigest:
-    """SHA-256 over the sorted SHA-256 digests of rows, so the order rows arrive in does not matter."""
-
-    digests: list[bytes] = field(default_factory=list)
-
-    def add(self, document: dict[str, Any]) -> None:
-        self.digests.append(hashlib.sha256(canonical_json(document).encode()).digest())
-
-    def hexdigest(self) -> str:
-        combined = hashlib.sha256()
-        for digest in sorted(self.digests):
-            combined.update(digest)
-        return combined.hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class StoreChecksum:
-    """Row counts and a SHA-256 checksum of each kind of row of a store."""
-
-    counts: dict[str, int]
-    checksums: dict[str, str]
-
-
-def _key_pages(store: ExportableStore, page_size: int) -> Iterator[list[str]]:
-    after: str | None = None
-    while True:
-        keys = store.export_ci_keys(after=after, limit=page_size)
-        if not keys:
-            return
-        yield keys
-        after = keys[-1]
-
-
-def checksum_store(store: ExportableStore, *, page_size: int = 2000) -> StoreChecksum:
-    """Compute the counts and checksums of every CI, relationship, version and token of ``store``.
-
-    Each row is put in its canonical JSON form (times in UTC with microseconds, keys sorted) and
-    hashed with SHA-256. The sorted digests are hashed again, so two stores that contain the same
-    rows give the same checksum whatever their storage and order.
-    """
-    kinds = {name: _SortedDigest() for name in ("cis", "relationships", "versions", "tokens")}
-    after: str | None = None
-    while True:
-        cis = store.export_cis(after=after, limit=page_size)
-        if not cis:
-            break
-        _add_all(kinds["cis"], (canonical_ci(row) for row in cis))
-        after = cis[-1].key
-    for keys in _key_pages(store, page_size):
-        _add_all(
-            kinds["relationships"], (canonical_relationship(r) for r in store.export_relationships(keys))
-        )
-        _add_all(kinds["versions"], (canonical_version(v) for v in store.export_versions(keys)))
-    _add_all(kinds["tokens"], (canonical_token(t) for t in store.export_tokens()))
-    return StoreChecksum(
-        counts={name: len(kind.digests) for name, kind in kinds.items()},
-        checksums={name: kind.hexdigest() for name, kind in kinds.items()},
-    )
-
-
-def _add_all(target: _SortedDigest, documents: Iterable[dict[str, Any]]) -> None:
-    for document in documents:
-        target.add(document)

@@ -1,8 +1,10 @@
 """Raw export and import of the Neo4j store's rows: ``ExportableStore`` for ``Neo4jStore``.
 
 Imports create the ``:CI``, relationship, ``:Version`` and ``:ApiToken`` rows as given, with
-the properties the upserts derive (``name_folded``, ``identifier_values``, ``:IMPACTS`` edges).
-The copy checkpoint is the one ``(:CopyProgress {id: 1})`` node.
+the properties the upserts derive (``name_folded``, ``identifier_values``, ``:IMPACTS`` edges
+for relationships that have not ended). Change management and discovery run nodes are in
+``cmdb.store.neo4j_export_changes``. The copy checkpoint is the one ``(:CopyProgress {id: 1})``
+node.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from neo4j.exceptions import ConstraintError
 
 from cmdb.model import RELATIONSHIP_TYPES, Flow, Identifiers, impact_strength
 from cmdb.settings import Settings, get_settings
+from cmdb.store import neo4j_export_changes
 from cmdb.store.base import StoreError
 from cmdb.store.export import (
     CopyProgress,
     ExportSummary,
+    RawApproval,
     RawBatch,
+    RawChange,
     RawCI,
+    RawDiscoveryRun,
+    RawFreezeException,
+    RawFreezeWindow,
     RawRelationship,
+    RawReview,
     RawToken,
     RawVersion,
 )
@@ -89,8 +98,6 @@ def _relationship_row(rel: RawRelationship) -> dict[str, Any]:
         "created_at": rel.created_at,
         "updated_at": rel.updated_at,
     }
-    # NOTE: the Neo4j store's reads do not leave out relationships with ended_at set yet. An
-    # ended relationship copied here gets no impact edge, but relationships() still returns it.
     if rel.ended_at is not None:
         relationship["ended_at"] = rel.ended_at
     return {
@@ -162,12 +169,15 @@ class Neo4jExportStore(Neo4jStore):
             row = tx.run(_SUMMARY).single()
             if row is None:
                 raise StoreError("Neo4j returned no row for the store summary")
+            change_counts, last_change_update = neo4j_export_changes.summary(tx)
             return ExportSummary(
                 cis=row["cis"],
                 relationships=row["relationships"],
                 versions=row["versions"],
                 tokens=row["tokens"],
+                **change_counts,
                 last_valid_from=native_time(row["last_valid_from"]),
+                last_change_update=last_change_update,
             )
 
         return self._read(work)
@@ -268,6 +278,24 @@ class Neo4jExportStore(Neo4jStore):
             for node in self._read(work)
         ]
 
+    def export_changes(self, *, after: str | None, limit: int) -> list[RawChange]:
+        return self._read(neo4j_export_changes.export_changes, after, limit)
+
+    def export_approvals(self, change_ids: Sequence[str]) -> list[RawApproval]:
+        return self._read(neo4j_export_changes.export_approvals, change_ids)
+
+    def export_reviews(self, change_ids: Sequence[str]) -> list[RawReview]:
+        return self._read(neo4j_export_changes.export_reviews, change_ids)
+
+    def export_freeze_windows(self, *, after: str | None, limit: int) -> list[RawFreezeWindow]:
+        return self._read(neo4j_export_changes.export_freeze_windows, after, limit)
+
+    def export_freeze_exceptions(self, *, after: int | None, limit: int) -> list[RawFreezeException]:
+        return self._read(neo4j_export_changes.export_freeze_exceptions, after, limit)
+
+    def export_discovery_runs(self, *, after: str | None, limit: int) -> list[RawDiscoveryRun]:
+        return self._read(neo4j_export_changes.export_discovery_runs, after, limit)
+
     def copy_progress(self) -> CopyProgress | None:
         def work(tx: ManagedTransaction) -> dict[str, Any] | None:
             row = tx.run("MATCH (p:CopyProgress {id: 1}) RETURN p").single()
@@ -315,6 +343,7 @@ class Neo4jExportStore(Neo4jStore):
                     for t in batch.tokens
                 ]
                 tx.run(_IMPORT_TOKENS, rows=tokens).consume()
+            neo4j_export_changes.import_change_management(tx, batch)
             record = {
                 "source": progress.source,
                 "fingerprint": progress.fingerprint,
@@ -324,6 +353,9 @@ class Neo4jExportStore(Neo4jStore):
             }
             tx.run(_SAVE_PROGRESS, progress=record).consume()
 
+        if batch.discovery_runs:
+            # The uniqueness constraint on run ids is created on the first save of a run.
+            self._ensure_discovery_schema()
         # A row already stored breaks a uniqueness constraint; the store's write retries would
         # only meet it again, so it is reported at once.
         try:

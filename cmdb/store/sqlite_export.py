@@ -1,7 +1,8 @@
 """Raw export and import of the SQLite store's rows: ``ExportableStore`` for ``SQLiteStore``.
 
 Imports write the ``ci``, ``relationship``, ``version`` and ``api_token`` rows as given and
-derive the lookup rows (identifiers, tags, impact edges) the way the upserts do. The copy
+derive the lookup rows (identifiers, tags, impact edges) the way the upserts do. Change
+management and discovery run rows are in ``cmdb.store.sqlite_export_changes``. The copy
 checkpoint is the one row of the table ``copy_progress``.
 """
 
@@ -13,13 +14,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from cmdb.model import RELATIONSHIP_TYPES, Flow, Identifiers, impact_strength
+from cmdb.store import sqlite_export_changes
 from cmdb.store.base import StoreError
 from cmdb.store.export import (
     CopyProgress,
     ExportSummary,
+    RawApproval,
     RawBatch,
+    RawChange,
     RawCI,
+    RawDiscoveryRun,
+    RawFreezeException,
+    RawFreezeWindow,
     RawRelationship,
+    RawReview,
     RawToken,
     RawVersion,
 )
@@ -60,12 +68,15 @@ class SQLiteExportStore(SQLiteStore):
             (relationships,) = conn.execute("SELECT count(*) FROM relationship").fetchone()
             (versions, last) = conn.execute("SELECT count(*), max(valid_from) FROM version").fetchone()
             (tokens,) = conn.execute("SELECT count(*) FROM api_token").fetchone()
+            change_counts, last_change_update = sqlite_export_changes.summary(conn)
         return ExportSummary(
             cis=cis,
             relationships=relationships,
             versions=versions,
             tokens=tokens,
+            **change_counts,
             last_valid_from=_optional_time(last),
+            last_change_update=last_change_update,
         )
 
     def export_cis(self, *, after: str | None, limit: int) -> list[RawCI]:
@@ -175,6 +186,30 @@ class SQLiteExportStore(SQLiteStore):
             for row in rows
         ]
 
+    def export_changes(self, *, after: str | None, limit: int) -> list[RawChange]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_changes(conn, after=after, limit=limit)
+
+    def export_approvals(self, change_ids: Sequence[str]) -> list[RawApproval]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_approvals(conn, change_ids)
+
+    def export_reviews(self, change_ids: Sequence[str]) -> list[RawReview]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_reviews(conn, change_ids)
+
+    def export_freeze_windows(self, *, after: str | None, limit: int) -> list[RawFreezeWindow]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_freeze_windows(conn, after=after, limit=limit)
+
+    def export_freeze_exceptions(self, *, after: int | None, limit: int) -> list[RawFreezeException]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_freeze_exceptions(conn, after=after, limit=limit)
+
+    def export_discovery_runs(self, *, after: str | None, limit: int) -> list[RawDiscoveryRun]:
+        with self._read() as conn:
+            return sqlite_export_changes.export_discovery_runs(conn, after=after, limit=limit)
+
     def copy_progress(self) -> CopyProgress | None:
         with self._read() as conn:
             row = conn.execute("SELECT source, fingerprint, phase, cursor FROM copy_progress").fetchone()
@@ -191,6 +226,7 @@ class SQLiteExportStore(SQLiteStore):
                 _import_relationships(conn, batch.relationships)
                 _import_versions(conn, batch.versions)
                 _import_tokens(conn, batch.tokens)
+                sqlite_export_changes.import_change_management(conn, batch)
                 conn.execute(
                     "INSERT INTO copy_progress (id, source, fingerprint, phase, cursor, updated_at)"
                     " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET source = excluded.source,"

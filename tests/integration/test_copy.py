@@ -6,8 +6,10 @@ elsewhere without one.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,25 @@ import pytest
 from typer.testing import CliRunner
 
 from cmdb.auth import create_token
+from cmdb.changes.analysis import assess_change
+from cmdb.changes.apply import implement_change
+from cmdb.changes.service import approve_change, load_changes, record_review
 from cmdb.cli import app
 from cmdb.copy import CopyError, CopyStep, copy_graph, normalize_url
+from cmdb.discovery import load_snmprec
+from cmdb.discovery.service import apply_walks, start_run
 from cmdb.imports import import_file
-from cmdb.model import ChangeContext, CIInput, Origin, RelationshipInput
-from cmdb.store.export import (
-    ExportableStore,
+from cmdb.model import ChangeContext, CIInput, Direction, Origin, RelationshipInput
+from cmdb.store.export import PHASES, ExportableStore
+from cmdb.store.export_checksum import (
+    canonical_approval,
+    canonical_change,
     canonical_ci,
+    canonical_discovery_run,
+    canonical_freeze_exception,
+    canonical_freeze_window,
     canonical_relationship,
+    canonical_review,
     canonical_token,
     canonical_version,
     checksum_store,
@@ -30,6 +43,9 @@ from cmdb.store.export import (
 from cmdb.store.neo4j_export import Neo4jExportStore, open_neo4j_export_store
 from cmdb.store.sqlite_export import SQLiteExportStore
 from tests.conftest import HOSPITAL_DIR
+
+SNMP_WALK = Path(__file__).parents[1] / "data" / "snmp" / "ios_2960x.snmprec"
+ENDED = ("app-ehr", "FEEDS", "app-ie")
 
 
 class Interrupted(Exception):
@@ -89,6 +105,53 @@ def _history_store(path: Path) -> SQLiteExportStore:
     return store
 
 
+def _approve_all(store: SQLiteExportStore, change_id: str) -> None:
+    """Approve ``change_id`` as each role it needs, each by an actor holding only that role."""
+    for role in assess_change(store=store, change_id=change_id).required_approvals:
+        approve_change(
+            store=store,
+            change_id=change_id,
+            role=role,
+            actor=f"{role}-approver",
+            caller_roles=frozenset({role}),
+            comment=f"checked for {role}",
+        )
+
+
+def _whole_store(path: Path) -> SQLiteExportStore:
+    """Return ``_history_store`` with the change scenario worked through, an ended link and a run.
+
+    CHG-1 is approved and implemented, CHG-5 (an emergency) is implemented inside a hard freeze
+    with a reason and then reviewed, the rest stay scheduled. One discovery run loads a switch.
+    """
+    store = _history_store(path)
+    load_changes(store=store, document=json.loads((HOSPITAL_DIR / "changes.json").read_text()))
+
+    _approve_all(store, "CHG-1")
+    implement_change(
+        store=store, change_id="CHG-1", actor="u-impl", at=datetime.fromisoformat("2027-01-05T10:00:00-06:00")
+    )
+    _approve_all(store, "CHG-5")
+    implemented = implement_change(
+        store=store,
+        change_id="CHG-5",
+        actor="u-biomed",
+        at=datetime.fromisoformat("2027-01-06T08:15:00-06:00"),
+        reason="recalled drug concentration",
+    )
+    assert implemented.freeze_exceptions
+    record_review(store=store, change_id="CHG-5", actor="cab-chair", outcome="successful", notes="in time")
+
+    ending = ChangeContext(actor="carol", origin=Origin.API, request_id="req-9")
+    assert store.end_relationships([ENDED], context=ending) == 1
+
+    walk = load_snmprec(SNMP_WALK)
+    walk.target = "127.0.1.1:161"
+    run = start_run(store, ["127.0.1.1"])
+    apply_walks(store=store, run=run, walks=[walk], scope=[walk.target])
+    return store
+
+
 def _rows(store: ExportableStore) -> dict[str, list[dict[str, Any]]]:
     """Return every row of ``store`` in canonical form, sorted, versions in stored order per key."""
     keys = store.export_ci_keys(after=None, limit=10_000)
@@ -101,6 +164,43 @@ def _rows(store: ExportableStore) -> dict[str, list[dict[str, Any]]]:
         ),
         "versions": sorted(versions, key=lambda v: (v["entity"], v["key"], v["version"])),
         "tokens": [canonical_token(t) for t in store.export_tokens()],
+        **_change_rows(store),
+    }
+
+
+def _change_rows(store: ExportableStore) -> dict[str, list[dict[str, Any]]]:
+    """Return the change management and discovery run rows of ``store``, in export order."""
+    changes = store.export_changes(after=None, limit=10_000)
+    ids = [change.id for change in changes]
+    return {
+        "changes": [canonical_change(c) for c in changes],
+        "approvals": [canonical_approval(a) for a in store.export_approvals(ids)],
+        "reviews": [canonical_review(r) for r in store.export_reviews(ids)],
+        "freeze_windows": [
+            canonical_freeze_window(w) for w in store.export_freeze_windows(after=None, limit=10_000)
+        ],
+        "freeze_exceptions": [
+            canonical_freeze_exception(e) for e in store.export_freeze_exceptions(after=None, limit=10_000)
+        ],
+        "discovery_runs": [
+            canonical_discovery_run(r) for r in store.export_discovery_runs(after=None, limit=10_000)
+        ],
+    }
+
+
+def _protocol_view(store: SQLiteExportStore | Neo4jExportStore) -> dict[str, Any]:
+    """Return what the GraphStore protocol reads of changes, runs, relationships and history."""
+    changes = store.list_changes()
+    keys = store.export_ci_keys(after=None, limit=10_000)
+    return {
+        "changes": changes,
+        "freeze_windows": store.list_freeze_windows(),
+        "approvals": {change.id: store.approvals(change.id) for change in changes},
+        "reviews": {change.id: store.reviews(change.id) for change in changes},
+        "freeze_exceptions": store.freeze_exceptions(),
+        "discovery_runs": store.list_discovery_runs(first=500, after=None),
+        "relationships": {key: store.relationships(key, direction=Direction.OUTGOING) for key in keys},
+        "versions": {key: store.versions(key) for key in keys},
     }
 
 
@@ -134,6 +234,59 @@ def test_round_trip_through_neo4j(tmp_path: Path, neo4j_uri: str) -> None:
         source.close()
         neo4j.close()
         back.close()
+
+
+def test_whole_store_round_trip(tmp_path: Path, neo4j_uri: str) -> None:
+    source = _whole_store(tmp_path / "source.sqlite3")
+    neo4j = open_neo4j_export_store(neo4j_uri)
+    back = SQLiteExportStore(tmp_path / "back.sqlite3")
+    stores = {"neo4j": neo4j, "back": back}
+    try:
+        copy_graph(source, neo4j, source_url="sqlite:///source", batch_size=2)
+        copy_graph(neo4j, back, source_url=neo4j_uri, batch_size=3)
+
+        expected = _protocol_view(source)
+        views = {name: _protocol_view(store) for name, store in stores.items()}
+        expected_rows = _rows(source)
+        rows = {name: _rows(store) for name, store in stores.items()}
+        expected_checksum = checksum_store(source)
+        checksums = {name: checksum_store(store) for name, store in stores.items()}
+        expected_closure = source.impact_closure(["app-ehr"])
+        closures = {name: store.impact_closure(["app-ehr"]) for name, store in stores.items()}
+    finally:
+        source.close()
+        neo4j.close()
+        back.close()
+
+    counts = expected_checksum.counts
+    assert (counts["changes"], counts["freeze_windows"], counts["reviews"]) == (5, 3, 1)
+    assert counts["approvals"] == len(expected["approvals"]["CHG-1"]) + len(expected["approvals"]["CHG-5"])
+    assert counts["freeze_exceptions"] == len(expected["freeze_exceptions"]) >= 1
+    assert counts["discovery_runs"] == 1
+    ended = [r for r in expected_rows["relationships"] if (r["source"], r["type"], r["target"]) == ENDED]
+    assert ended[0]["ended_at"] is not None
+    assert ENDED[2] not in {r.target for r in expected["relationships"]["app-ehr"] if r.type == "FEEDS"}
+    for name in stores:
+        for part, value in expected.items():
+            assert views[name][part] == value, f"{name}: {part}"
+        for kind, value in expected_rows.items():
+            assert rows[name][kind] == value, f"{name}: {kind}"
+        assert checksums[name] == expected_checksum, name
+        assert set(closures[name].nodes) == set(expected_closure.nodes), name
+        assert sorted(map(repr, closures[name].edges)) == sorted(map(repr, expected_closure.edges)), name
+
+
+def test_reviews_continue_after_copy(tmp_path: Path, neo4j_uri: str) -> None:
+    source = _whole_store(tmp_path / "source.sqlite3")
+    neo4j = open_neo4j_export_store(neo4j_uri)
+    try:
+        copy_graph(source, neo4j, source_url="sqlite:///source")
+        record_review(store=neo4j, change_id="CHG-5", actor="cab-chair", outcome="closed", notes="follow-up")
+        copied = neo4j.reviews("CHG-5")
+    finally:
+        source.close()
+        neo4j.close()
+    assert [review.outcome for review in copied] == ["successful", "closed"]
 
 
 def test_round_trip_keeps_history_fields(tmp_path: Path, neo4j_uri: str) -> None:
@@ -202,9 +355,15 @@ def test_interrupted_copy_resumes(tmp_path: Path, target_kind: str, request: pyt
         target.close()
 
 
-def test_interrupt_in_each_phase(tmp_path: Path) -> None:
-    source = _history_store(tmp_path / "source.sqlite3")
-    target = SQLiteExportStore(tmp_path / "target.sqlite3")
+@pytest.mark.parametrize("target_kind", ["sqlite", "neo4j"])
+def test_interrupt_in_each_phase(tmp_path: Path, target_kind: str, request: pytest.FixtureRequest) -> None:
+    source = _whole_store(tmp_path / "source.sqlite3")
+    if target_kind == "neo4j":
+        target: SQLiteExportStore | Neo4jExportStore = open_neo4j_export_store(
+            request.getfixturevalue("neo4j_uri")
+        )
+    else:
+        target = SQLiteExportStore(tmp_path / "target.sqlite3")
     url = "sqlite:///source"
     phases_seen: list[str] = []
 
@@ -214,13 +373,14 @@ def test_interrupt_in_each_phase(tmp_path: Path) -> None:
             raise Interrupted(step.phase)
 
     try:
-        for _ in range(4):
+        for _ in PHASES[:-1]:
             with pytest.raises(Interrupted):
-                copy_graph(source, target, source_url=url, batch_size=25, on_batch=stop_on_new_phase)
-        report = copy_graph(source, target, source_url=url, batch_size=25, on_batch=stop_on_new_phase)
-        assert phases_seen == ["cis", "relationships", "versions", "tokens"]
+                copy_graph(source, target, source_url=url, batch_size=2, on_batch=stop_on_new_phase)
+        report = copy_graph(source, target, source_url=url, batch_size=2, on_batch=stop_on_new_phase)
+        assert phases_seen == list(PHASES[:-1])
         assert report.written == 0
         assert _rows(target) == _rows(source)
+        assert target.export_summary() == source.export_summary()
     finally:
         source.close()
         target.close()
