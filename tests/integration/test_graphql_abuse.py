@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
@@ -27,10 +23,10 @@ from cmdb.settings import Settings
 from cmdb.store import open_store
 from cmdb.store.base import CIFilter, GraphStore, Neighbour, Page, UpsertResult
 from cmdb.store.sqlite import SQLiteStore
+from tests.integration.uvicorn_helpers import serve
 from tests.reference import load_hospital
 
 SETTINGS = Settings(store="sqlite:///unused", graphiql=False)
-STARTUP_TIMEOUT_S = 10.0
 # How long a gated store call may wait for the test to open the gate; it bounds a failing test.
 GATE_TIMEOUT_S = 10.0
 # /healthz must respond within this while another request waits in a store call.
@@ -171,32 +167,6 @@ class GatedStore(SQLiteStore):
     def retire_ci(self, key: str, *, expected_version: int | None, context: ChangeContext) -> CIRecord:
         self._pass_gate("retire_ci")
         return super().retire_ci(key, expected_version=expected_version, context=context)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 at a free port in a thread; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port} within {STARTUP_TIMEOUT_S} s")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
 NEIGHBOURS_QUERY = '{ ci(key: "sw-core-1") { ... on CI { neighbours(depth: 2) { distance } } } }'

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from cmdb.app import create_app
 from cmdb.settings import Settings
 from cmdb.store.base import GraphStore
-from tests.integration.test_http_uvicorn import STARTUP_TIMEOUT_S, free_port
+from tests.integration.uvicorn_helpers import serve
 
 SMALL_LIMIT = 4096
 SETTINGS = Settings(store="sqlite:///unused", graphiql=False, open_reads=True, max_body_bytes=SMALL_LIMIT)
@@ -137,21 +134,8 @@ async def test_default_limit_rejects_5_mib(sqlite_store: GraphStore) -> None:
 @pytest.fixture
 def served_small_limit(sqlite_store: GraphStore) -> Iterator[str]:
     """Serve the app with a 4 KiB body limit through uvicorn on 127.0.0.1; yield its base URL."""
-    port = free_port()
-    app = create_app(settings=SETTINGS, store=sqlite_store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port} within {STARTUP_TIMEOUT_S} s")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
+    with serve(create_app(settings=SETTINGS, store=sqlite_store)) as base_url:
+        yield base_url
 
 
 def test_uvicorn_rejects_large_and_non_object_bodies(served_small_limit: str) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
@@ -18,16 +14,8 @@ from cmdb.model import ChangeContext, Origin
 from cmdb.settings import Settings
 from cmdb.store import open_store
 from cmdb.store.base import GraphStore
+from tests.integration.uvicorn_helpers import serve
 from tests.reference import load_hospital
-
-STARTUP_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -39,21 +27,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, GraphStore, str]]:
     store.upsert_cis(cis, context=context, strict=True)
     store.upsert_relationships(relationships, context=context, strict=True)
     token = create_token(store=store, name="editor", actor="uvicorn-editor", roles=["editor"])
-    port = free_port()
     app = create_app(settings=Settings(store="sqlite:///unused", graphiql=False), store=store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port} within {STARTUP_TIMEOUT_S} s")
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", store, token
+        with serve(app) as base_url:
+            yield base_url, store, token
     finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
         store.close()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from cmdb.app import create_app
 from cmdb.settings import Settings
 from cmdb.store import open_store
+from tests.integration.uvicorn_helpers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +29,6 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "neo4j"
 
 # Bound of each wait for /readyz to change; a ping against a closed port fails at once.
 READY_TIMEOUT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Neo4jServer:
@@ -69,7 +62,7 @@ def neo4j_server(tmp_path: Path) -> Iterator[Neo4jServer]:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    server = Neo4jServer(tmp_path / "neo4j-run", _free_port())
+    server = Neo4jServer(tmp_path / "neo4j-run", free_port())
     try:
         yield server
     finally:

@@ -8,9 +8,6 @@ NEO4J_URI, emptied first; without one the tests fail on CI and are skipped elsew
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from cmdb.app import create_app
 from cmdb.auth import create_token
@@ -28,6 +23,7 @@ from cmdb.model import ChangeContext, Origin
 from cmdb.settings import Settings
 from cmdb.store import open_store
 from cmdb.store.base import GraphStore
+from tests.integration.uvicorn_helpers import serve
 from tests.reference import expected_answers, load_hospital, scenarios, without_paths
 
 pytestmark = pytest.mark.integration
@@ -56,7 +52,6 @@ query Impact($input: ImpactInput!, $first: Int!) {
 
 # The reference hospital has 72 CIs, so one page of 500 holds every impacted CI.
 PAGE_SIZE = 500
-START_TIMEOUT_S = 10.0
 
 # Fields of an ImpactReport compared one by one, in the query's order.
 REPORT_FIELDS = (
@@ -81,32 +76,6 @@ class Served:
     token: str
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _serve(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yield its base URL, then stop it."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port} within {START_TIMEOUT_S} s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT_S)
-
-
 def _load(store: GraphStore) -> str:
     """Load the reference hospital into ``store`` and return a viewer token for it."""
     cis, relationships = load_hospital()
@@ -129,7 +98,7 @@ def _served_store(url: str) -> Iterator[Served]:
     try:
         token = _load(store)
         app = create_app(settings=Settings(store=url, graphiql=False), store=store)
-        with _serve(app) as base_url:
+        with serve(app) as base_url:
             yield Served(base_url=base_url, token=token)
     finally:
         store.close()
