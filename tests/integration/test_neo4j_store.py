@@ -24,6 +24,8 @@ from cmdb.model import RELATIONSHIP_TYPES, ChangeContext, CIInput, Flow, Origin,
 from cmdb.store.base import GraphStore, RejectedRowsError, VersionConflictError
 from cmdb.store.neo4j import Neo4jStore
 from cmdb.store.neo4j_graph import CLOSURE_PARAMETERS, CLOSURE_QUERY
+from cmdb.store.neo4j_relationships import load_relationships_query
+from cmdb.store.neo4j_rows import relationship_key
 from tests.reference import (
     expected_answers,
     impact_flow_pairs,
@@ -145,6 +147,41 @@ def test_closure_plan_prunes(hospital: Neo4jStore) -> None:
     expands = [op for op in operators if "VarLength" in op or "VarExpand" in op]
     assert expands
     assert all(op.startswith(PRUNING_OPERATORS) for op in expands), operators
+
+
+def _db_hits(profile: dict[str, Any]) -> int:
+    return int(profile["dbHits"]) + sum(_db_hits(child) for child in profile.get("children", []))
+
+
+@pytest.mark.parametrize("type_name", sorted(RELATIONSHIP_TYPES))
+def test_relationship_read_plan_seeks_key(hospital: Neo4jStore, type_name: str) -> None:
+    key = relationship_key("a", type_name, "b")
+    with hospital._driver.session(database=hospital.database) as session:
+        summary = session.run("EXPLAIN " + load_relationships_query(type_name), keys=[key]).consume()
+
+    assert summary.plan is not None
+    operators = _operators(summary.plan)
+    assert any("RelationshipUniqueIndexSeek" in op for op in operators), operators
+    assert not any("Expand" in op for op in operators), operators
+
+
+def test_relationship_read_ignores_hub_degree(store: Neo4jStore, context: ChangeContext) -> None:
+    """Reading five relationships into a CI with 2,000 incoming ones takes a few DB hits per key."""
+    members = [CIInput(key=f"ws-{n:04d}", ci_class="Workstation", name=f"ws {n}") for n in range(2000)]
+    store.upsert_cis([*members, CIInput(key="svc-hub", ci_class="Service", name="hub")], context=context)
+    links = [RelationshipInput(source=ci.key, type="SUPPORTS", target="svc-hub") for ci in members]
+    assert store.upsert_relationships(links, context=context, strict=True).added == 2000
+    keys = [relationship_key(f"ws-{n:04d}", "SUPPORTS", "svc-hub") for n in range(5)]
+
+    with store._driver.session(database=store.database) as session:
+        profiled = session.run("PROFILE " + load_relationships_query("SUPPORTS"), keys=keys)
+        found = [row["key"] for row in profiled]
+        summary = profiled.consume()
+
+    assert sorted(found) == keys
+    assert summary.profile is not None
+    # A seek costs a few hits per key; expanding the hub's relationships would cost over 2,000.
+    assert _db_hits(summary.profile) < 200, summary.profile
 
 
 @pytest.mark.parametrize("scenario", scenarios(), ids=lambda s: str(s["name"]))
