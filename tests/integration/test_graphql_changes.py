@@ -311,6 +311,29 @@ async def implement(api: Api, change_id: str, at: str, reason: str | None = None
     return result
 
 
+async def rejected_approval(api: Api, role: str, *, token: str) -> dict[str, Any]:
+    """Approve CHG-1 as ``role``, check that the approval was rejected and not stored, and return it."""
+    data = await api.data(APPROVE, {"id": "CHG-1", "role": role}, token=token)
+    rejected: dict[str, Any] = data["approveChange"]
+    assert rejected["__typename"] == "ApprovalRejected", rejected
+    assert api.store.approvals("CHG-1") == []
+    return rejected
+
+
+def ci_version(store: GraphStore, key: str) -> Any:
+    """Return the ``version`` attribute of a CI that must exist."""
+    record = store.get_ci(key)
+    assert record is not None, key
+    return record.attributes["version"]
+
+
+def change_state(store: GraphStore, change_id: str) -> str:
+    """Return the state of a stored change that must exist."""
+    stored = store.get_change(change_id)
+    assert stored is not None, change_id
+    return stored.state
+
+
 @pytest.mark.anyio
 async def test_load_changes_stores_scenario(api: Api) -> None:
     await load_scenario(api)
@@ -361,39 +384,30 @@ async def test_implementer_approval_rejected(api: Api) -> None:
     await load_scenario(api)
     assert EXPECTED["CHG-1"]["approval_by_implementer"] == "rejected"
 
-    data = await api.data(APPROVE, {"id": "CHG-1", "role": "cab"}, token="implementer")
+    rejected = await rejected_approval(api, "cab", token="implementer")
 
-    rejected = data["approveChange"]
-    assert rejected["__typename"] == "ApprovalRejected"
     assert (rejected["changeId"], rejected["role"], rejected["actor"]) == ("CHG-1", "cab", "u-impl")
     assert "implementer cannot approve" in rejected["reason"]
-    assert api.store.approvals("CHG-1") == []
 
 
 @pytest.mark.anyio
 async def test_approval_of_role_not_required_rejected(api: Api) -> None:
     await load_scenario(api)
 
-    data = await api.data(APPROVE, {"id": "CHG-1", "role": "pharmacy"}, token="pharmacy")
+    rejected = await rejected_approval(api, "pharmacy", token="pharmacy")
 
-    rejected = data["approveChange"]
-    assert rejected["__typename"] == "ApprovalRejected"
     assert "'pharmacy' is not required" in rejected["reason"]
     assert "cab, clinical_informatics, clinical_operations" in rejected["reason"]
-    assert api.store.approvals("CHG-1") == []
 
 
 @pytest.mark.anyio
 async def test_approval_without_role_in_token_rejected(api: Api) -> None:
     await load_scenario(api)
 
-    data = await api.data(APPROVE, {"id": "CHG-1", "role": "cab"}, token="viewer")
+    rejected = await rejected_approval(api, "cab", token="viewer")
 
-    rejected = data["approveChange"]
-    assert rejected["__typename"] == "ApprovalRejected"
     assert rejected["actor"] == "viewer-actor"
     assert "does not hold role 'cab'" in rejected["reason"]
-    assert api.store.approvals("CHG-1") == []
 
 
 @pytest.mark.anyio
@@ -463,9 +477,7 @@ async def test_implement_without_approvals_not_ready(api: Api) -> None:
 
     assert result["__typename"] == "ChangeNotReady"
     assert result["missingApprovals"] == ["cab", "clinical_operations", "compliance"]
-    record = api.store.get_ci("app-aims")
-    assert record is not None
-    assert record.attributes["version"] == "3.9"
+    assert ci_version(api.store, "app-aims") == "3.9"
 
 
 @pytest.mark.anyio
@@ -478,9 +490,7 @@ async def test_implement_in_hard_freeze_rejected(api: Api) -> None:
     assert result["__typename"] == "FreezeConflict"
     assert [c["id"] for c in result["conflicts"] if c["kind"] == "freeze"] == ["fw-rounds"]
     assert "fw-rounds" in result["message"]
-    stored = api.store.get_change("CHG-1")
-    assert stored is not None
-    assert stored.state == "scheduled"
+    assert change_state(api.store, "CHG-1") == "scheduled"
 
 
 @pytest.mark.anyio
@@ -542,12 +552,8 @@ async def test_rollback_blocked_by_later_change(api: Api) -> None:
     assert unforced["blockers"] == expected_blockers
     assert "later_change" in unforced["message"]
     assert no_reason["__typename"] == "RollbackBlocked"
-    ehr = api.store.get_ci("app-ehr")
-    assert ehr is not None
-    assert ehr.attributes["version"] == "2025.3.1"
-    stored = api.store.get_change("CHG-1")
-    assert stored is not None
-    assert stored.state == "implemented"
+    assert ci_version(api.store, "app-ehr") == "2025.3.1"
+    assert change_state(api.store, "CHG-1") == "implemented"
 
 
 @pytest.mark.anyio
@@ -572,11 +578,8 @@ async def test_forced_rollback_records_reason(api: Api) -> None:
     assert rollback["reason"] == "sepsis rules misfire"
     assert rollback["actor"] == "change_manager-actor"
     assert rollback["blockers"] == EXPECTED["rollback_CHG-1_after_implementing_CHG-4_too"]["blockers"]
-    ehr, sepsis = api.store.get_ci("app-ehr"), api.store.get_ci("cfg-sepsis")
-    assert ehr is not None
-    assert sepsis is not None
-    assert ehr.attributes["version"] == "2025.2"
-    assert sepsis.attributes["version"] == "14"
+    assert ci_version(api.store, "app-ehr") == "2025.2"
+    assert ci_version(api.store, "cfg-sepsis") == "14"
 
 
 @pytest.mark.anyio
@@ -593,9 +596,7 @@ async def test_unblocked_rollback_needs_no_force(api: Api) -> None:
     assert result["__typename"] == "Change"
     assert result["state"] == "rolled_back"
     assert result["document"]["details"]["rollback"]["forced"] is False
-    ehr = api.store.get_ci("app-ehr")
-    assert ehr is not None
-    assert ehr.attributes["version"] == "2025.2"
+    assert ci_version(api.store, "app-ehr") == "2025.2"
 
 
 @pytest.mark.anyio
@@ -627,9 +628,7 @@ async def test_emergency_in_freeze_needs_reason(api: Api) -> None:
     assert exceptions_before == []
     assert allowed["__typename"] == "Change"
     assert allowed["state"] == "implemented"
-    druglib = api.store.get_ci("cfg-druglib")
-    assert druglib is not None
-    assert druglib.attributes["version"] == "2026-12"
+    assert ci_version(api.store, "cfg-druglib") == "2026-12"
 
 
 @pytest.mark.anyio
@@ -673,6 +672,19 @@ def snapshot(store: GraphStore) -> tuple[list[Any], list[Any]]:
     return store.list_changes(), store.list_freeze_windows()
 
 
+async def invalid_write(api: Api, mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Send ``mutation`` as the change manager and check that it failed validation and stored nothing.
+
+    Return the mutation's result.
+    """
+    before = snapshot(api.store)
+    data = await api.data(mutation, variables, token="change_manager")
+    (result,) = data.values()
+    assert result["__typename"] == "ValidationFailed", result
+    assert snapshot(api.store) == before
+    return dict(result)
+
+
 def scenario_with(*, freeze_windows: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
     document: dict[str, Any] = copy.deepcopy(SCENARIO)
     if freeze_windows is not None:
@@ -698,101 +710,72 @@ def change_document(**overrides: Any) -> dict[str, Any]:
 async def test_load_unparsable_rrule_stores_nothing(api: Api) -> None:
     bad_window = {**SCENARIO["freeze_windows"][0], "rrule": "FREQ=SOMETIMES;BYDAY=XX"}
     document = scenario_with(freeze_windows=[bad_window, *SCENARIO["freeze_windows"][1:]])
-    before = snapshot(api.store)
 
-    data = await api.data(LOAD_CHANGES, {"document": document}, token="change_manager")
+    result = await invalid_write(api, LOAD_CHANGES, {"document": document})
 
-    result = data["loadChanges"]
-    assert result["__typename"] == "ValidationFailed"
     assert "FREQ=SOMETIMES;BYDAY=XX" in result["message"]
     assert result["errors"][0]["value"] == "FREQ=SOMETIMES;BYDAY=XX"
     assert result["errors"][0]["field"] == "document.freeze_windows.0.rrule"
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
 async def test_load_unknown_time_zone_stores_nothing(api: Api) -> None:
-    before = snapshot(api.store)
-
-    data = await api.data(
-        LOAD_CHANGES, {"document": scenario_with(time_zone="Mars/Olympus_Mons")}, token="change_manager"
+    result = await invalid_write(
+        api, LOAD_CHANGES, {"document": scenario_with(time_zone="Mars/Olympus_Mons")}
     )
 
-    result = data["loadChanges"]
-    assert result["__typename"] == "ValidationFailed"
     assert "Mars/Olympus_Mons" in result["message"]
     assert result["errors"][0]["value"] == "Mars/Olympus_Mons"
     assert result["errors"][0]["field"] == "document.time_zone"
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
 async def test_save_unknown_time_zone_stores_nothing(api: Api) -> None:
     await load_scenario(api)
-    before = snapshot(api.store)
 
-    data = await api.data(
-        SAVE_CHANGE, {"document": change_document(), "timeZone": "Mars/Olympus_Mons"}, token="change_manager"
+    result = await invalid_write(
+        api, SAVE_CHANGE, {"document": change_document(), "timeZone": "Mars/Olympus_Mons"}
     )
 
-    result = data["saveChange"]
-    assert result["__typename"] == "ValidationFailed"
     assert result["errors"][0]["value"] == "Mars/Olympus_Mons"
     assert result["errors"][0]["field"] == "timeZone"
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
 async def test_save_window_ending_before_start(api: Api) -> None:
     await load_scenario(api)
-    before = snapshot(api.store)
     document = change_document(window=["2027-02-01T14:00", "2027-02-01T13:00"])
 
-    data = await api.data(
-        SAVE_CHANGE, {"document": document, "timeZone": "America/Chicago"}, token="change_manager"
-    )
+    result = await invalid_write(api, SAVE_CHANGE, {"document": document, "timeZone": "America/Chicago"})
 
-    result = data["saveChange"]
-    assert result["__typename"] == "ValidationFailed"
     assert "2027-02-01T13:00" in result["message"]
     assert result["errors"][0]["field"] == "document.window"
     assert result["errors"][0]["value"] == "2027-02-01T13:00"
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
 async def test_save_change_touching_missing_ci(api: Api) -> None:
     await load_scenario(api)
-    before = snapshot(api.store)
     document = change_document(touches=[{"ci": "app-missing", "set": {"version": "1"}}])
 
-    data = await api.data(
-        SAVE_CHANGE, {"document": document, "timeZone": "America/Chicago"}, token="change_manager"
-    )
+    result = await invalid_write(api, SAVE_CHANGE, {"document": document, "timeZone": "America/Chicago"})
 
-    result = data["saveChange"]
-    assert result["__typename"] == "ValidationFailed"
     assert result["errors"][0] == {
         "field": "document.touches.0.ci",
         "message": result["errors"][0]["message"],
         "value": "app-missing",
     }
     assert "'app-missing'" in result["errors"][0]["message"]
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
 async def test_load_one_bad_change_stores_nothing(api: Api) -> None:
     bad = change_document(touches=[{"ci": "app-missing", "set": {"version": "1"}}])
     document = scenario_with(changes=[*SCENARIO["changes"], bad])
-    before = snapshot(api.store)
 
-    data = await api.data(LOAD_CHANGES, {"document": document}, token="change_manager")
+    result = await invalid_write(api, LOAD_CHANGES, {"document": document})
 
-    result = data["loadChanges"]
-    assert result["__typename"] == "ValidationFailed"
     assert result["errors"][0]["value"] == "app-missing"
-    assert snapshot(api.store) == before
 
 
 @pytest.mark.anyio
