@@ -10,11 +10,15 @@ and the cost of an impact analysis are fixed estimates.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -33,9 +37,11 @@ from graphql import (
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import validate_document
 
 from cmdb.graphql.errors import shorten
 from cmdb.settings import Settings
@@ -172,47 +178,27 @@ class CostEstimator:
         return self.schema.get_type(name)
 
 
-def cost_rule(max_cost: int, variables: Mapping[str, Any]) -> type[ValidationRule]:
-    """Return a validation rule that rejects an operation whose estimated cost exceeds ``max_cost``."""
-
-    class TraversalCostRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            document = context.document
-            fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            estimator = CostEstimator(context.schema, fragments, variables)
-            for definition in document.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                cost = estimator.operation_cost(definition)
-                if cost > max_cost:
-                    name = definition.name.value if definition.name else "the query"
-                    context.report_error(
-                        GraphQLError(
-                            f"estimated traversal cost {cost} of {name} exceeds the limit of {max_cost};"
-                            " lower first or neighbours depth, or split the query",
-                            definition,
-                        )
-                    )
-
-    return TraversalCostRule
-
-
-class TraversalCostLimiter(SchemaExtension):
-    """Add the traversal cost rule, bound to the request's variables, to the validation rules."""
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_operation(self) -> Iterator[None]:
-        variables = self.execution_context.variables or {}
-        self.execution_context.validation_rules = (
-            *self.execution_context.validation_rules,
-            cost_rule(self.max_cost, variables),
-        )
-        yield
+def traversal_cost_errors(
+    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any], max_cost: int
+) -> list[GraphQLError]:
+    """Return an error for each operation of ``document`` whose estimated cost exceeds ``max_cost``."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    estimator = CostEstimator(schema, fragments, variables)
+    errors: list[GraphQLError] = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        cost = estimator.operation_cost(definition)
+        if cost > max_cost:
+            name = definition.name.value if definition.name else "the query"
+            errors.append(
+                GraphQLError(
+                    f"estimated traversal cost {cost} of {name} exceeds the limit of {max_cost};"
+                    " lower first or neighbours depth, or split the query",
+                    definition,
+                )
+            )
+    return errors
 
 
 class OperationChoiceRule(ValidationRule):
@@ -236,26 +222,92 @@ class OperationChoiceRule(ValidationRule):
             )
 
 
-class RequireOperationChoice(SchemaExtension):
-    """Add the operation choice rule to the validation rules of a request without operationName."""
+class ValidationResults:
+    """Results of the validation rules that depend on the query text alone, by text and rule set.
 
-    def on_operation(self) -> Iterator[None]:
+    Full validation of a query against this schema takes milliseconds, longer than a small
+    impact analysis; clients send the same few query texts with new variables, so the
+    results are kept (least recently used first out) and only the cost rule, which reads
+    the variables, runs on every request.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._max_entries = max_entries
+        self._results: OrderedDict[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def validate(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        key = (query, rules)
+        with self._lock:
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+                return list(cached)
+        errors = list(validate_document(schema, document, rules))
+        with self._lock:
+            self._results[key] = errors
+            while len(self._results) > self._max_entries:
+                self._results.popitem(last=False)
+        return list(errors)
+
+
+class QueryLimits(SchemaExtension):
+    """Validate a request with the standard rules and every query limit.
+
+    Depth, alias and token limits and the one-operation rule depend on the query text,
+    so their results come from ``ValidationResults``; the traversal cost reads the
+    request's variables and is checked on every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        static_rules: tuple[type[ASTValidationRule], ...],
+        max_cost: int,
+        results: ValidationResults,
+    ) -> None:
+        self.static_rules = static_rules
+        self.max_cost = max_cost
+        self.results = results
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None or context.query is None:
+            yield
+            return
+        rules = (*context.validation_rules, *self.static_rules)
         # NOTE: strawberry 0.341 keeps the name the request sent only in this private attribute, because
         # its public operation_name falls back to the first operation's name once the document is parsed.
-        if self.execution_context._provided_operation_name is None:
-            self.execution_context.validation_rules = (
-                *self.execution_context.validation_rules,
-                OperationChoiceRule,
-            )
+        if context._provided_operation_name is None:
+            rules = (*rules, OperationChoiceRule)
+        schema = context.schema._schema
+        errors = self.results.validate(schema, context.query, document, rules)
+        if not errors:
+            errors = traversal_cost_errors(schema, document, context.variables or {}, self.max_cost)
+        context.pre_execution_errors = errors
         yield
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Return factories of the limit extensions, so each request gets fresh instances."""
+    """Return factories of the limit extensions; their rule classes are built once per schema."""
+    static_rules: tuple[type[ASTValidationRule], ...] = (
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    )
+    results = ValidationResults()
     return [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        # The token limit applies while parsing, through the parse options, so it comes first;
+        # parsed documents are then kept by query text and options.
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: TraversalCostLimiter(max_cost=settings.max_traversal_cost),
-        RequireOperationChoice,
+        lambda: ParserCache(maxsize=256),
+        lambda: QueryLimits(static_rules=static_rules, max_cost=settings.max_traversal_cost, results=results),
     ]
