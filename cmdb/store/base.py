@@ -152,7 +152,8 @@ class ImpactContext:
     ``located_in`` maps a CI to its direct LOCATED_IN targets, including those of
     every location up the chain; ``managed_by`` and ``owned_by`` map a CI to its
     teams and owning departments; ``notify_teams`` lists every Team with
-    ``notify_for_tags``; ``nodes`` holds every CI those maps name.
+    ``notify_for_tags``; ``nodes`` holds every CI those maps point to (not the
+    requested CIs themselves, which the caller already has) and every notify team.
     """
 
     located_in: dict[str, list[str]]
@@ -295,7 +296,7 @@ class GraphStore(DiscoveryStore, Protocol):
         ...
 
     def versions_as_of(self, at: datetime) -> list[VersionRecord]:
-        """Return the version of every CI and relationship whose interval [valid_from, valid_to) contains ``at``.
+        """Return the version of every CI and relationship valid at ``at``: valid_from <= at < valid_to.
 
         ``at`` must carry a time zone. Versions of operation ``end`` are included;
         the caller leaves those relationships out.

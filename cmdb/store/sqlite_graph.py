@@ -179,7 +179,8 @@ def impact_closure(conn: sqlite3.Connection, roots: Iterable[str]) -> ImpactClos
 def impact_context(conn: sqlite3.Connection, keys: Iterable[str]) -> ImpactContext:
     """Return the locations of ``keys`` up their LOCATED_IN chains, their teams and owners.
 
-    Also return every Team with a non-empty ``notify_for_tags``, and a node for each CI named.
+    Also return every Team with a non-empty ``notify_for_tags``, and a node for each CI those
+    links point to.
     """
     fill_keys(conn, keys)
 
@@ -215,11 +216,11 @@ def impact_context(conn: sqlite3.Connection, keys: Iterable[str]) -> ImpactConte
         )
     ]
 
-    named = {target for targets in located_in.values() for target in targets}
-    named |= set(located_in)
-    for mapping in (managed_by, owned_by):
+    # Nodes only for the CIs the maps point to: the caller already holds the requested ones.
+    named: set[str] = set()
+    for mapping in (located_in, managed_by, owned_by):
         named |= {target for targets in mapping.values() for target in targets}
-    conn.executemany("INSERT OR IGNORE INTO temp.scratch_key (key) VALUES (?)", [(k,) for k in named])
+    fill_keys(conn, named)
     nodes = {
         node.key: node
         for node in (
