@@ -146,7 +146,8 @@ def impact_closure(tx: ManagedTransaction, roots: Sequence[str]) -> ImpactClosur
 def impact_context(tx: ManagedTransaction, keys: Sequence[str]) -> ImpactContext:
     """Return the locations of ``keys`` up their LOCATED_IN chains, their teams and owners.
 
-    Also return every Team with a non-empty ``notify_for_tags``, and a node for each CI named.
+    Also return every Team with a non-empty ``notify_for_tags``, and a node for each CI those
+    links point to.
     """
     located_in: dict[str, list[str]] = defaultdict(list)
     for row in tx.run(
@@ -173,7 +174,8 @@ def impact_context(tx: ManagedTransaction, keys: Sequence[str]) -> ImpactContext
         if isinstance(tags, list) and tags:
             notify_teams.append(team)
 
-    named = set(keys) | set(located_in)
+    # Nodes only for the CIs the maps point to: the caller already holds the requested ones.
+    named: set[str] = set()
     for mapping in (located_in, managed_by, owned_by):
         named |= {target for targets in mapping.values() for target in targets}
     nodes = {
