@@ -290,7 +290,7 @@ def closure_ratio(
 
     def raw_work(tx: ManagedTransaction, roots: list[str]) -> int:
         row = tx.run(CLOSURE_QUERY, {"roots": roots, **CLOSURE_PARAMETERS}).single()
-        return 0 if row is None else len(row["nodes"])
+        return 0 if row is None else len(row["keys"])
 
     sizes: list[int] = []
     with GraphDatabase.driver(uri) as driver, driver.session(database="neo4j") as session:
