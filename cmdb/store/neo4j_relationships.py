@@ -59,14 +59,16 @@ def _load_stored(
 def _create_relationships_query(type_name: str) -> str:
     """Return the statement creating relationships of one type with their impact edges.
 
-    The type name comes from ``RELATIONSHIP_TYPES`` only, because types cannot be parameters.
+    The batch's time is the parameter ``$now``, sent once: the driver packs each datetime value
+    in Python, which took about 30 us per value on the benchmark machine. The type name comes
+    from ``RELATIONSHIP_TYPES`` only, because types cannot be parameters.
     """
     rel_type = RELATIONSHIP_TYPES[type_name]
     query = (
         "UNWIND $rows AS row\n"
         "MATCH (s:CI {key: row.source}), (t:CI {key: row.target})\n"
         f"CREATE (s)-[r:{rel_type.name}]->(t)\n"
-        "SET r = row.relationship\n"
+        "SET r = row.relationship, r.created_at = $now, r.updated_at = $now\n"
     )
     if rel_type.flow is Flow.TARGET_TO_SOURCE:
         query += "CREATE (t)-[:IMPACTS {rel_key: row.key, type: row.type, strength: row.strength}]->(s)\n"
@@ -82,7 +84,7 @@ def _update_relationships_query(type_name: str) -> str:
         "UNWIND $rows AS row\n"
         f"MATCH ()-[r:{rel_type.name} {{key: row.key}}]->()\n"
         "SET r.properties_json = row.relationship.properties_json,"
-        " r.version = row.relationship.version, r.updated_at = row.relationship.updated_at,"
+        " r.version = row.relationship.version, r.updated_at = $now,"
         " r.ended_at = null\n"
     )
     # An ended relationship has lost its impact edge, so the edge is merged back when it reopens.
@@ -149,18 +151,12 @@ def upsert_relationships(
         }
         if stored is None:
             version, operation = 1, "create"
-            row["relationship"] = {
-                "key": key,
-                "properties_json": properties_json,
-                "version": version,
-                "created_at": now,
-                "updated_at": now,
-            }
+            row["relationship"] = {"key": key, "properties_json": properties_json, "version": version}
             creates[rel.type].append(row)
             result.added += 1
         else:
             version, operation = stored[1] + 1, "update"
-            row["relationship"] = {"properties_json": properties_json, "version": version, "updated_at": now}
+            row["relationship"] = {"properties_json": properties_json, "version": version}
             updates[rel.type].append(row)
             result.updated += 1
 
@@ -180,9 +176,9 @@ def upsert_relationships(
 
     outcome.raise_if_strict(strict)
     for type_name, rows in sorted(creates.items()):
-        tx.run(_create_relationships_query(type_name), rows=rows).consume()
+        tx.run(_create_relationships_query(type_name), rows=rows, now=now).consume()
     for type_name, rows in sorted(updates.items()):
-        tx.run(_update_relationships_query(type_name), rows=rows).consume()
+        tx.run(_update_relationships_query(type_name), rows=rows, now=now).consume()
     if versions:
         tx.run(WRITE_VERSIONS, rows=versions).consume()
     return outcome
