@@ -59,7 +59,7 @@ def plain_reachability(closure: ImpactClosure, roots: Sequence[str]) -> dict[str
 def explain_all(closure: ImpactClosure, request: ImpactRequest) -> int:
     """Propagate and materialise the explanation path of every impacted CI; return the path steps."""
     propagation = propagate(closure, request)
-    return sum(len(propagation.path(key)[0]) for key in propagation.reached)
+    return sum(len(keys) for keys, _types in propagation.all_paths().values())
 
 
 def explanation_paths(*, store: GraphStore, roots: Sequence[str], repeat: int) -> BenchResult:

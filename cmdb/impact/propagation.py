@@ -59,6 +59,21 @@ class Propagation:
     states: dict[str, ImpactState]
     reached: dict[str, CausalStep]
 
+    def all_paths(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Return every impacted CI's chain as CI keys and the relationship types between them.
+
+        ``reached`` is filled in breadth-first order, so each CI's predecessor comes
+        before it and its chain extends the predecessor's by one step.
+        """
+        paths: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for key, step in self.reached.items():
+            if step.previous is None or step.type is None:
+                paths[key] = ((key,), ())
+            else:
+                keys, types = paths[step.previous]
+                paths[key] = ((*keys, key), (*types, step.type))
+        return paths
+
     def path(self, key: str) -> tuple[list[str], list[str]]:
         """Return one shortest causal chain to ``key`` as CI keys and the relationship types between them."""
         keys = [key]

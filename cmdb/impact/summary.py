@@ -48,13 +48,14 @@ def summarize(
 ) -> ImpactReport:
     """Build the report of rules 5 to 8 from a propagation and the context of its impacted CIs."""
     impacted: list[ImpactedCI] = []
+    paths = propagation.all_paths()
     for key, step in propagation.reached.items():
         node = closure.nodes[key]
         state = propagation.states[key]
         reported = state.name
         if request.roots.get(key) is Mode.PLANNED_OUTAGE:
             reported = Mode.PLANNED_OUTAGE.value
-        path, types = propagation.path(key)
+        path, types = paths[key]
         impacted.append(
             ImpactedCI(
                 key=key,
@@ -63,8 +64,8 @@ def summarize(
                 criticality=node.criticality.value,
                 state=reported,
                 distance=step.distance,
-                path=tuple(path),
-                path_types=tuple(types),
+                path=path,
+                path_types=types,
             )
         )
     impacted.sort(key=lambda ci: (ci.distance, ci.key))

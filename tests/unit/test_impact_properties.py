@@ -208,3 +208,19 @@ def test_collector_paused_nests_and_restores() -> None:
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_all_paths_equal_single_paths(data: st.DataObject) -> None:
+    closure = data.draw(closures())
+    request = data.draw(requests(closure))
+
+    result = propagate(closure, request)
+
+    every = result.all_paths()
+    assert set(every) == set(result.reached)
+    for key, (keys, types) in every.items():
+        single_keys, single_types = result.path(key)
+        assert list(keys) == single_keys
+        assert list(types) == single_types
