@@ -34,9 +34,7 @@ def test_open_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert (tmp_path / "data.sqlite3").exists()
 
 
-@pytest.mark.parametrize(
-    "url", ["postgres://db/cmdb", "mysql://127.0.0.1:3306", "cmdb.sqlite3", ""]
-)
+@pytest.mark.parametrize("url", ["postgres://db/cmdb", "mysql://127.0.0.1:3306", "cmdb.sqlite3", ""])
 def test_unknown_scheme_raises(url: str) -> None:
     with pytest.raises(ValueError) as raised:
         open_store(url)
