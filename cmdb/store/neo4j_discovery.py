@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from neo4j import ManagedTransaction
 
-from cmdb.model import ChangeContext, CIInput, CIRecord, Status
+from cmdb.model import RELATIONSHIP_TYPES, ChangeContext, CIInput, CIRecord, Status
 from cmdb.store import neo4j_write
 from cmdb.store.base import MAX_PAGE_SIZE, UpsertResult
 from cmdb.store.base_discovery import DiscoveryRunPage, RelationshipIdentity, StoredDiscoveryRun
@@ -47,23 +48,37 @@ MATCH (v:Version {entity: 'ci', key: row.key, version: row.version})
 SET v.snapshot_json = row.snapshot_json
 """
 
-_LOAD_LIVE = f"""
-UNWIND $keys AS key
-MATCH ()-[r {{key: key}}]->()
-WHERE r.ended_at IS NULL
-{neo4j_write.LOCK.format("r")}
-RETURN r.key AS key, startNode(r).key AS source, type(r) AS type, endNode(r).key AS target,
-       r.properties_json AS properties_json, r.version AS version
-"""
 
-_END = """
-UNWIND $rows AS row
-MATCH ()-[r {key: row.key}]->()
-SET r.ended_at = $now, r.version = row.version, r.updated_at = $now
-WITH row
-OPTIONAL MATCH ()-[i:IMPACTS {rel_key: row.key}]->()
-DELETE i
-"""
+def _load_live_query(type_name: str) -> str:
+    """Return the statement reading and locking live relationships of one type by key.
+
+    The type's uniqueness index finds each key in one seek; a pattern without the type would
+    scan every relationship. The type name comes from ``RELATIONSHIP_TYPES`` only.
+    """
+    name = RELATIONSHIP_TYPES[type_name].name
+    return (
+        "UNWIND $keys AS key\n"
+        f"MATCH ()-[r:{name} {{key: key}}]->()\n"
+        f"USING INDEX SEEK r:{name}(key)\n"
+        "WHERE r.ended_at IS NULL\n"
+        f"{neo4j_write.LOCK.format('r')}\n"
+        "RETURN r.key AS key, startNode(r).key AS source, type(r) AS type, endNode(r).key AS target,\n"
+        "       r.properties_json AS properties_json, r.version AS version\n"
+    )
+
+
+def _end_query(type_name: str) -> str:
+    """Return the statement ending relationships of one type by key and deleting their impact edges."""
+    name = RELATIONSHIP_TYPES[type_name].name
+    return (
+        "UNWIND $rows AS row\n"
+        f"MATCH ()-[r:{name} {{key: row.key}}]->()\n"
+        f"USING INDEX SEEK r:{name}(key)\n"
+        "SET r.ended_at = $now, r.version = row.version, r.updated_at = $now\n"
+        "WITH row\n"
+        "OPTIONAL MATCH ()-[i:IMPACTS {rel_key: row.key}]->()\n"
+        "DELETE i\n"
+    )
 
 
 def _load_version_snapshots(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -112,8 +127,16 @@ def end_relationships(
     now: datetime,
 ) -> int:
     """Set ended_at on each live relationship named, delete its impact edge and record an `end` version."""
-    keys = sorted({relationship_key(*identity) for identity in identities})
-    live = list(tx.run(_LOAD_LIVE, keys=keys))
+    keys_by_type: dict[str, set[str]] = defaultdict(set)
+    for identity in identities:
+        if identity[1] not in RELATIONSHIP_TYPES:
+            raise ValueError(f"unknown relationship type {identity[1]!r} in {identity!r}")
+        keys_by_type[identity[1]].add(relationship_key(*identity))
+    live = [
+        row
+        for type_name in sorted(keys_by_type)
+        for row in tx.run(_load_live_query(type_name), keys=sorted(keys_by_type[type_name]))
+    ]
     ends = []
     versions = []
     for seq, row in enumerate(live):
@@ -140,8 +163,12 @@ def end_relationships(
                 seq=seq,
             )
         )
+    ends_by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row, end in zip(live, ends, strict=True):
+        ends_by_type[row["type"]].append(end)
+    for type_name, rows in sorted(ends_by_type.items()):
+        tx.run(_end_query(type_name), rows=rows, now=now).consume()
     if ends:
-        tx.run(_END, rows=ends, now=now).consume()
         tx.run(neo4j_write.WRITE_VERSIONS, rows=versions).consume()
     return len(ends)
 
