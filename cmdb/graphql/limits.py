@@ -225,10 +225,10 @@ class OperationChoiceRule(ValidationRule):
 class ValidationResults:
     """Results of the validation rules that depend on the query text alone, by text and rule set.
 
-    Full validation of a query against this schema takes milliseconds, longer than a small
-    impact analysis; clients send the same few query texts with new variables, so the
-    results are kept (least recently used first out) and only the cost rule, which reads
-    the variables, runs on every request.
+    Full validation of a query against this schema takes milliseconds, which is longer than
+    a small impact analysis. Clients send the same few query texts with new variables, so the
+    results are kept, the least recently used dropped first. Only the cost, which reads the
+    variables, is estimated on every request.
     """
 
     def __init__(self, max_entries: int = 256) -> None:
@@ -262,9 +262,9 @@ class ValidationResults:
 class QueryLimits(SchemaExtension):
     """Validate a request with the standard rules and every query limit.
 
-    Depth, alias and token limits and the one-operation rule depend on the query text,
-    so their results come from ``ValidationResults``; the traversal cost reads the
-    request's variables and is checked on every request.
+    Depth and alias limits and the one-operation rule depend on the query text alone, so
+    their results come from ``ValidationResults``. The traversal cost reads the request's
+    variables, so it is checked on every request.
     """
 
     def __init__(

@@ -45,7 +45,7 @@ def _is_causal_member(member_state: ImpactState, group_state: ImpactState) -> bo
 
 
 class CausalStep(NamedTuple):
-    """How an impacted CI was reached: the CI before it and the relationship type between them."""
+    """The step that reached an impacted CI: the CI before it and the relationship type between them."""
 
     previous: str | None
     type: str | None
@@ -89,8 +89,8 @@ class Propagation:
         return keys, types
 
 
-# The hot loops below work on plain ints (the values of ImpactState), which compare and
-# hash faster than enum members; states are converted back once at the end.
+# The hot loops below work on plain ints (the values of ImpactState), because they compare
+# and hash faster than enum members. States are converted back once at the end.
 _OK = int(ImpactState.OK)
 _DEGRADED = int(ImpactState.DEGRADED)
 _DOWN = int(ImpactState.DOWN)
