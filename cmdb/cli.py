@@ -21,7 +21,7 @@ from cmdb.impact.priority import PriorityMatrix
 from cmdb.model import ChangeContext, CIRecord, Direction, Origin, describe_validation_error
 from cmdb.render import render_ci, render_impact, render_matches
 from cmdb.settings import Settings
-from cmdb.store import open_store, redact_url
+from cmdb.store import missing_sqlite_file, open_store, redact_url
 from cmdb.store.base import CINotFoundError, GraphStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,7 @@ def _sqlite_path(url: str) -> Path | None:
 def _open(settings: Settings, *, must_exist: bool = False) -> GraphStore:
     """Open the configured store; with ``must_exist``, refuse to create a new SQLite file."""
     shown = redact_url(settings.store)
-    path = _sqlite_path(settings.store)
-    if must_exist and path is not None and not path.exists():
+    if must_exist and missing_sqlite_file(settings.store):
         errors.print(
             f"[red]store {shown} does not exist; check --store or CMDB_STORE, or import data first[/]"
         )

@@ -28,7 +28,7 @@ from cmdb.changes.history import VersionNotFoundError, ci_versions, diff_version
 from cmdb.changes.models import ChangeState
 from cmdb.changes.service import approve_change, load_changes, record_review
 from cmdb.settings import Settings
-from cmdb.store import open_store
+from cmdb.store import missing_sqlite_file, open_store, redact_url
 from cmdb.store.base import CINotFoundError, GraphStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,16 @@ AtOption = Annotated[
 ]
 
 
-def _open(store_url: str | None) -> GraphStore:
+def _open(store_url: str | None, *, must_exist: bool = True) -> GraphStore:
+    """Open the store; with ``must_exist``, refuse to create a new SQLite file on a mistyped path."""
     url = store_url or Settings().store
+    if must_exist and missing_sqlite_file(url):
+        errors.print(f"[red]store {redact_url(url)} does not exist; check --store or CMDB_STORE[/]")
+        raise typer.Exit(1)
     try:
         return open_store(url)
     except (ValueError, StoreError) as error:
-        errors.print(f"[red]cannot open store {url}: {error}[/]")
+        errors.print(f"[red]cannot open store {redact_url(url)}: {error}[/]")
         raise typer.Exit(1) from None
 
 
@@ -96,9 +100,11 @@ def _fail(error: Exception) -> typer.Exit:
 
 
 @contextmanager
-def _opened_store(store_url: str | None, *expected: type[Exception]) -> Iterator[GraphStore]:
+def _opened_store(
+    store_url: str | None, *expected: type[Exception], must_exist: bool = True
+) -> Iterator[GraphStore]:
     """Open the store and close it on exit. An ``expected`` error is printed in red and exits with code 1."""
-    graph_store = _open(store_url)
+    graph_store = _open(store_url, must_exist=must_exist)
     try:
         yield graph_store
     except expected as error:
@@ -120,7 +126,7 @@ def load(
     store: StoreOption = None,
 ) -> None:
     """Load the freeze windows and changes of a file, all or nothing."""
-    with _opened_store(store, ChangeError) as graph_store:
+    with _opened_store(store, ChangeError, must_exist=False) as graph_store:
         try:
             document = json.loads(file.read_text())
         except json.JSONDecodeError as error:

@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cmdb.store import missing_sqlite_file, redact_url
 from cmdb.store.base import StoreError
 from cmdb.store.export import (
     PHASES,
@@ -279,6 +280,9 @@ def copy_command(
     source_url, target_url = normalize_url(source_url), normalize_url(target_url)
     if source_url == target_url:
         errors.print("[red]--from and --to name the same store; give two different stores[/]")
+        raise typer.Exit(1)
+    if missing_sqlite_file(source_url):
+        errors.print(f"[red]the source store {redact_url(source_url)} does not exist; check --from[/]")
         raise typer.Exit(1)
     try:
         source = open_exportable(source_url)

@@ -74,7 +74,7 @@ def render_ci(
     head.add_row("class", ci.ci_class)
     head.add_row("status", ci.status.value)
     head.add_row("criticality", ci.criticality.value)
-    head.add_row("version", str(ci.version))
+    head.add_row("record version", str(ci.version))
     for kind, value in ci.identifiers.lookup_values():
         head.add_row(kind, value)
     for name, value in sorted(ci.attributes.items()):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from cmdb.store.base import GraphStore
@@ -52,6 +53,14 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def missing_sqlite_file(url: str) -> bool:
+    """Return whether ``url`` names a SQLite file that does not exist, which opening would create."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = url[len("sqlite:///") :]
+    return bool(path) and path != ":memory:" and not Path(path).exists()
+
+
 def open_store(url: str) -> GraphStore:
     """Open the store that ``url`` names; raise ValueError for a scheme no store handles."""
     scheme, separator, _ = url.partition("://")
@@ -61,4 +70,4 @@ def open_store(url: str) -> GraphStore:
     return opener(url)
 
 
-__all__ = ["GraphStore", "SQLiteStore", "open_store", "redact_url"]
+__all__ = ["GraphStore", "SQLiteStore", "missing_sqlite_file", "open_store", "redact_url"]

@@ -137,3 +137,35 @@ def test_overridden_root_warned(hospital_store: GraphStore) -> None:
     report = analyze(store=hospital_store, request=request)
 
     assert report.warnings == ("root sw-acc-icu is also an override, so it is ignored",)
+
+
+def test_history_of_missing_store_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite3"
+
+    result = runner.invoke(app, ["history", "app-ehr", "--store", f"sqlite:///{missing}"])
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert not missing.exists()
+
+
+def test_change_show_of_missing_store_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite3"
+
+    result = runner.invoke(app, ["change", "show", "CHG-1", "--store", f"sqlite:///{missing}"])
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert not missing.exists()
+
+
+def test_copy_from_missing_store_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.sqlite3"
+    target = tmp_path / "target.sqlite3"
+
+    result = runner.invoke(app, ["copy", "--from", f"sqlite:///{missing}", "--to", f"sqlite:///{target}"])
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert not missing.exists()
+    assert not target.exists()
