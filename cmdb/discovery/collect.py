@@ -292,7 +292,7 @@ async def collect_target(
             walk.errors.append(WalkError(str(target), f"profile {profile.name}: {failure}"))
         if session is None:
             walk.reachable = False
-            logger.warning("target %s: no response with any credential profile; target skipped", target)
+            logger.info("target %s: no response with any credential profile; target skipped", target)
             return walk
 
         walk.profile = session.profile.name
@@ -372,4 +372,21 @@ async def collect(
         sum(1 for walk in walks if not walk.reachable),
         sum(1 for walk in walks if walk.errors),
     )
+    _warn_unreachable(walks)
     return list(walks)
+
+
+UNREACHABLE_NAMED = 10
+"""Unreachable targets named in one warning; a sweep of a mostly empty subnet has hundreds."""
+
+
+def _warn_unreachable(walks: Sequence[RawWalk]) -> None:
+    """Log one warning for the targets that answered no profile, naming the first few."""
+    silent = [walk.target for walk in walks if not walk.reachable]
+    if not silent:
+        return
+    named = ", ".join(str(target) for target in silent[:UNREACHABLE_NAMED])
+    more = f" and {len(silent) - UNREACHABLE_NAMED} more" if len(silent) > UNREACHABLE_NAMED else ""
+    logger.warning(
+        "%d targets answered no credential profile and were skipped: %s%s", len(silent), named, more
+    )
