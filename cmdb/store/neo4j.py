@@ -56,6 +56,7 @@ from cmdb.store.base import (
     StoreError,
     UpsertResult,
 )
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.neo4j_discovery import Neo4jDiscoveryMethods
 from cmdb.store.neo4j_rows import ci_record, identifier_candidates, schema_statements, utc_now, version_record
 
@@ -162,7 +163,7 @@ class Neo4jStore(Neo4jDiscoveryMethods):
 
     def _batch(
         self,
-        work: Callable[..., neo4j_write.BatchOutcome],
+        work: Callable[..., BatchOutcome],
         rows: Sequence[Any],
         *,
         context: ChangeContext,

@@ -21,6 +21,7 @@ from cmdb.model import RELATIONSHIP_TYPES, ChangeContext, CIInput, CIRecord, Sta
 from cmdb.store import neo4j_write
 from cmdb.store.base import MAX_PAGE_SIZE, UpsertResult
 from cmdb.store.base_discovery import DiscoveryRunPage, RelationshipIdentity, StoredDiscoveryRun
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.neo4j_rows import ci_record, dumps, relationship_key, utc_now
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def _load_version_snapshots(tx: ManagedTransaction, rows: list[dict[str, Any]]) 
 
 def upsert_discovered_cis(
     tx: ManagedTransaction, cis: Sequence[CIInput], *, context: ChangeContext, now: datetime, source: str
-) -> neo4j_write.BatchOutcome:
+) -> BatchOutcome:
     """Upsert `cis`, then replace the bare origin source of what was written by `source`."""
     outcome = neo4j_write.upsert_cis(tx, cis, context=context, now=now, strict=False)
     origin = context.origin.value

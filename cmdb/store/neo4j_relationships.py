@@ -16,8 +16,9 @@ from neo4j import ManagedTransaction
 
 from cmdb.model import RELATIONSHIP_TYPES, ChangeContext, Flow, RelationshipInput, impact_strength
 from cmdb.store.base import RowError
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.neo4j_rows import dumps, relationship_key
-from cmdb.store.neo4j_write import LOCK, WRITE_VERSIONS, BatchOutcome, version_row
+from cmdb.store.neo4j_write import LOCK, WRITE_VERSIONS, version_row
 
 _LOAD_ENDS = "UNWIND $keys AS key MATCH (c:CI {key: key}) RETURN c.key AS key"
 

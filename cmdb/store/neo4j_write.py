@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,8 @@ from cmdb.model import (
     CIRecord,
     Status,
 )
-from cmdb.store.base import CINotFoundError, RejectedRowsError, RowError, UpsertResult, VersionConflictError
+from cmdb.store.base import CINotFoundError, VersionConflictError
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.neo4j_rows import ci_record, dumps, identifier_values
 
 # Writing a property takes the node's or relationship's write lock until the transaction ends,
@@ -50,23 +50,6 @@ SET previous.valid_to = row.valid_from
 CREATE (v:Version)
 SET v = row
 """
-
-
-@dataclass(slots=True)
-class BatchOutcome:
-    """An upsert's result, plus the version conflicts among its rejected rows by row index."""
-
-    result: UpsertResult = field(default_factory=UpsertResult)
-    conflicts: dict[int, VersionConflictError] = field(default_factory=dict)
-
-    def raise_if_strict(self, strict: bool) -> None:
-        """Raise for a strict batch with rejected rows, so the transaction rolls back."""
-        rejected = self.result.rejected
-        if not strict or not rejected:
-            return
-        if len(rejected) == 1 and rejected[0].index in self.conflicts:
-            raise self.conflicts[rejected[0].index]
-        raise RejectedRowsError(rejected)
 
 
 def _content(ci: CIInput) -> tuple[Any, ...]:
@@ -177,26 +160,11 @@ def upsert_cis(
     touched: list[str] = []
     versions: list[dict[str, Any]] = []
     for index, ci in enumerate(cis):
-        if ci.key in seen:
-            message = f"duplicate key {ci.key!r} in this batch; send each CI once per batch"
-            result.rejected.append(RowError(index, ci.key, message))
-            continue
-        seen.add(ci.key)
-
         stored = stored_by_key.get(ci.key)
-        if ci.version is not None:
-            if stored is None:
-                message = (
-                    f"CI {ci.key!r} not found, but version {ci.version} was expected;"
-                    " omit the version to create it"
-                )
-                result.rejected.append(RowError(index, ci.key, message))
-                continue
-            if stored["version"] != ci.version:
-                conflict = VersionConflictError(ci.key, ci.version, stored["version"])
-                outcome.conflicts[index] = conflict
-                result.rejected.append(RowError(index, ci.key, str(conflict)))
-                continue
+        if not outcome.admit_ci(
+            index, ci, seen=seen, stored_version=None if stored is None else stored["version"]
+        ):
+            continue
 
         if stored is not None and _stored_content(stored) == _content(ci):
             touched.append(ci.key)

@@ -40,13 +40,13 @@ from cmdb.store.base import (
     ImpactContext,
     Neighbour,
     Page,
-    RejectedRowsError,
     ReviewRecord,
     StoredChange,
     StoredFreezeWindow,
     StoreError,
     UpsertResult,
 )
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.sqlite_discovery import SQLiteDiscoveryMethods
 from cmdb.store.sqlite_rows import (
     CI_COLUMNS,
@@ -139,18 +139,14 @@ class SQLiteStore(SQLiteDiscoveryMethods):
 
     def _batch(
         self,
-        write: Callable[[sqlite3.Connection, str], sqlite_write.BatchOutcome],
+        write: Callable[[sqlite3.Connection, str], BatchOutcome],
         *,
         strict: bool,
     ) -> UpsertResult:
         with self._write() as conn:
             outcome = write(conn, utc_now())
-            rejected = outcome.result.rejected
-            if strict and rejected:
-                if len(rejected) == 1 and rejected[0].index in outcome.conflicts:
-                    raise outcome.conflicts[rejected[0].index]
-                raise RejectedRowsError(rejected)
-        for row in rejected:
+            outcome.raise_if_strict(strict)
+        for row in outcome.result.rejected:
             logger.warning("skipped row %s (%s): %s", row.index, row.key, row.message)
         return outcome.result
 

@@ -25,9 +25,9 @@ from cmdb.model import (
 from cmdb.store.base import (
     CINotFoundError,
     RowError,
-    UpsertResult,
     VersionConflictError,
 )
+from cmdb.store.batch import BatchOutcome
 from cmdb.store.sqlite_rows import (
     CI_COLUMNS,
     ci_record,
@@ -37,14 +37,6 @@ from cmdb.store.sqlite_rows import (
     relationship_key,
     relationship_snapshot,
 )
-
-
-@dataclass(slots=True)
-class BatchOutcome:
-    """An upsert's result, plus the version conflicts among its rejected rows by row index."""
-
-    result: UpsertResult = field(default_factory=UpsertResult)
-    conflicts: dict[int, VersionConflictError] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,26 +204,11 @@ def upsert_cis(
     tags: list[tuple[int, str]] = []
     versions = _VersionRows(context=context, now=now)
     for index, ci in enumerate(cis):
-        if ci.key in seen:
-            message = f"duplicate key {ci.key!r} in this batch; send each CI once per batch"
-            result.rejected.append(RowError(index, ci.key, message))
-            continue
-        seen.add(ci.key)
-
         stored = stored_cis.get(ci.key)
-        if ci.version is not None:
-            if stored is None:
-                message = (
-                    f"CI {ci.key!r} not found, but version {ci.version} was expected;"
-                    " omit the version to create it"
-                )
-                result.rejected.append(RowError(index, ci.key, message))
-                continue
-            if stored.version != ci.version:
-                conflict = VersionConflictError(ci.key, ci.version, stored.version)
-                outcome.conflicts[index] = conflict
-                result.rejected.append(RowError(index, ci.key, str(conflict)))
-                continue
+        if not outcome.admit_ci(
+            index, ci, seen=seen, stored_version=None if stored is None else stored.version
+        ):
+            continue
 
         content = _content(ci)
         if stored is not None and stored.content == content:
