@@ -268,7 +268,7 @@ def create_app(*, settings: Settings | None = None, store: GraphStore | None = N
             logger.info("CMDB API stopped")
 
     app = FastAPI(title="Clinical CMDB", lifespan=lifespan)
-    # The middleware added last runs first: request ids and metrics cover the 413 answers too.
+    # The middleware added last runs first: request ids and metrics cover the 413 responses too.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, metrics=HTTPMetrics(registry))
     graphql_router = CMDBGraphQLRouter(
@@ -287,7 +287,7 @@ def create_app(*, settings: Settings | None = None, store: GraphStore | None = N
     async def readyz(request: Request) -> JSONResponse:
         """Report whether the store responds to a ping, checked anew on every call."""
         try:
-            # A worker thread keeps /healthz and other requests answering while a store hangs.
+            # A worker thread keeps /healthz and other requests responding while a store hangs.
             await asyncio.to_thread(graph_store.ping)
         except Exception as error:  # any failure of the store means not ready
             reason = f"store unavailable: {type(error).__name__}: {error}"

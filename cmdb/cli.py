@@ -152,7 +152,7 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")
     ] = True,
     reset: Annotated[
-        bool, typer.Option("--reset", help="Delete the SQLite store first when it already holds CIs.")
+        bool, typer.Option("--reset", help="Delete the SQLite store first when it already contains CIs.")
     ] = False,
 ) -> None:
     """Load an empty store with a demo hospital, print an admin token, and serve with open reads."""
@@ -427,7 +427,7 @@ def token_create(
             help="The token's name, e.g. the tool that uses it; creating a name again replaces its token."
         ),
     ],
-    role: Annotated[list[str], typer.Option("--role", help="A role the token holds; repeat for more.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role given to the token; repeat for more.")],
     actor: Annotated[str | None, typer.Option(help="Actor written into history; default NAME.")] = None,
     store: StoreOption = None,
 ) -> None:

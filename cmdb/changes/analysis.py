@@ -42,7 +42,7 @@ class ChangeImpact:
 
 @dataclass(frozen=True, slots=True)
 class ChangeAssessment:
-    """What a change manager needs to decide on a change."""
+    """Assessment of a change: what a change manager needs to decide on it."""
 
     change: ChangeRecord
     window: Interval

@@ -381,12 +381,12 @@ UNREACHABLE_NAMED = 10
 
 
 def _warn_unreachable(walks: Sequence[RawWalk]) -> None:
-    """Log one warning for the targets that answered no profile, naming the first few."""
+    """Log one warning for the targets that responded to no profile, naming the first few."""
     silent = [walk.target for walk in walks if not walk.reachable]
     if not silent:
         return
     named = ", ".join(str(target) for target in silent[:UNREACHABLE_NAMED])
     more = f" and {len(silent) - UNREACHABLE_NAMED} more" if len(silent) > UNREACHABLE_NAMED else ""
     logger.warning(
-        "%d targets answered no credential profile and were skipped: %s%s", len(silent), named, more
+        "%d targets responded to no credential profile and were skipped: %s%s", len(silent), named, more
     )

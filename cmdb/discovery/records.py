@@ -87,7 +87,7 @@ class ManagementAddress:
 
 @dataclass(frozen=True, slots=True)
 class DeviceFacts:
-    """What one walk says about the device itself."""
+    """Facts that one walk reports about the device itself."""
 
     target: str
     sys_name: str | None
@@ -198,7 +198,7 @@ class FdbStatus(StrEnum):
 
 
 class PortResolution(StrEnum):
-    """How a forwarding entry's bridge port was mapped to an ifIndex."""
+    """Method by which a forwarding entry's bridge port was mapped to an ifIndex."""
 
     BASE_PORT_TABLE = "base_port_table"
     """dot1dBasePortIfIndex has a row for the bridge port."""

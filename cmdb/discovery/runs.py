@@ -17,7 +17,7 @@ from cmdb.store.base_discovery import StoredDiscoveryRun
 
 
 class RunStatus(StrEnum):
-    """Where a run is."""
+    """Stage of a discovery run."""
 
     RUNNING = "running"
     FINISHED = "finished"
@@ -25,17 +25,17 @@ class RunStatus(StrEnum):
 
 
 class TargetStatus(StrEnum):
-    """How the collection of one target ended."""
+    """Outcome of the collection from one target."""
 
     OK = "ok"
     PARTIAL = "partial"
-    """The agent answered, but some tables were cut short or failed."""
+    """The agent responded, but some tables were cut short or failed."""
     UNREACHABLE = "unreachable"
     """No credential profile got a response."""
 
 
 class TargetOutcome(BaseModel):
-    """What happened to one target: status, the profile that worked, errors and the CI it became."""
+    """Result for one target: status, the profile that worked, errors and the CI it became."""
 
     target: str
     status: TargetStatus

@@ -20,7 +20,7 @@ from cmdb.store.base import GraphStore
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What every request shares: the store, the settings, the priority matrix and the metrics."""
+    """Services that every request shares: the store, the settings, the priority matrix and the metrics."""
 
     store: GraphStore
     settings: Settings

@@ -16,7 +16,7 @@ class ImpactState(IntEnum):
 
 
 class Mode(StrEnum):
-    """How a root fails: PLANNED_OUTAGE is a change, carried as DOWN and reported as planned."""
+    """Failure mode of a root. PLANNED_OUTAGE is a change, carried as DOWN and reported as planned."""
 
     DOWN = "DOWN"
     DEGRADED = "DEGRADED"
@@ -69,7 +69,7 @@ class LocationImpact:
 
 @dataclass(frozen=True, slots=True)
 class ImpactReport:
-    """The whole answer: impacted CIs (nearest first, then by key) and the clinical summary."""
+    """The whole report: impacted CIs (nearest first, then by key) and the clinical summary."""
 
     impacted: list[ImpactedCI]
     services: dict[str, str]
@@ -84,7 +84,7 @@ class ImpactReport:
     warnings: tuple[str, ...] = ()
 
     def to_expected_shape(self) -> dict[str, object]:
-        """Return the report as one JSON-ready object in the shape of the reference answers."""
+        """Return the report as one JSON-ready object in the shape of the reference expected answers file."""
         return {
             "impacted": {
                 ci.key: {"state": ci.state, "distance": ci.distance, "path": list(ci.path)}

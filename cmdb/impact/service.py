@@ -49,7 +49,7 @@ def collector_paused() -> Iterator[None]:
 def analyze(
     *, store: GraphStore, request: ImpactRequest, matrix: PriorityMatrix | None = None
 ) -> ImpactReport:
-    """Answer an impact request against ``store``; raise CINotFoundError for an unknown CI."""
+    """Run an impact request against ``store``; raise CINotFoundError for an unknown CI."""
     named = set(request.roots) | set(request.overrides) | set(request.open_incidents)
     found = store.get_cis(named)
     for key in sorted(named):
@@ -83,7 +83,7 @@ def analyze(
 
 
 def _root_warnings(request: ImpactRequest, found: dict[str, CIRecord]) -> tuple[str, ...]:
-    """Explain why a root takes no part, so an empty answer is not mistaken for no impact."""
+    """Explain why a root takes no part, so an empty report is not mistaken for no impact."""
     warnings: list[str] = []
     for key in sorted(request.roots):
         if key in request.overrides:

@@ -126,7 +126,7 @@ class LocationIndex:
         return node is not None and node.ci_class == "Location" and node.status not in INACTIVE_STATUSES
 
     def above(self, key: str) -> frozenset[str]:
-        """Return every active Location that holds ``key`` directly or up its LOCATED_IN chain."""
+        """Return every active Location that contains ``key`` directly or up its LOCATED_IN chain."""
         parents = [p for p in self._context.located_in.get(key, ()) if self._is_location(p)]
         if len(parents) == 1:
             return self._with_ancestors(parents[0], set())[0]
@@ -164,7 +164,7 @@ class LocationIndex:
 
 
 def locations_above(key: str, context: ImpactContext) -> frozenset[str]:
-    """Return every active Location that holds ``key`` directly or up its LOCATED_IN chain."""
+    """Return every active Location that contains ``key`` directly or up its LOCATED_IN chain."""
     return LocationIndex(context).above(key)
 
 

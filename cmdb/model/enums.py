@@ -21,7 +21,7 @@ INACTIVE_STATUSES: frozenset[Status] = frozenset({Status.RETIRED, Status.PLANNED
 
 
 class Criticality(StrEnum):
-    """How directly a CI's failure reaches patients, worst first."""
+    """Criticality of a CI: how directly its failure reaches patients, worst first."""
 
     LIFE_CRITICAL = "life_critical"
     PATIENT_CARE = "patient_care"
@@ -30,7 +30,7 @@ class Criticality(StrEnum):
 
 
 class Strength(StrEnum):
-    """How a relationship carries impact: hard as it is, soft turning DOWN into DEGRADED."""
+    """Strength with which a relationship carries impact: hard as it is, soft turning DOWN into DEGRADED."""
 
     HARD = "hard"
     SOFT = "soft"
@@ -46,7 +46,7 @@ class Flow(StrEnum):
 
 
 class Direction(StrEnum):
-    """Which relationships of a CI to follow when browsing the graph."""
+    """Direction of the relationships of a CI to follow when browsing the graph."""
 
     OUTGOING = "outgoing"
     INCOMING = "incoming"
@@ -54,7 +54,7 @@ class Direction(StrEnum):
 
 
 class Origin(StrEnum):
-    """Where a write came from; recorded in every version."""
+    """Origin of a write, recorded in every version."""
 
     API = "api"
     IMPORT = "import"

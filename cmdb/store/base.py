@@ -116,7 +116,7 @@ class Neighbour:
 
 @dataclass(frozen=True, slots=True)
 class ImpactNode:
-    """What the impact engine needs to know of a CI."""
+    """The fields of a CI that the impact engine reads."""
 
     key: str
     ci_class: str
@@ -366,7 +366,7 @@ class GraphStore(DiscoveryStore, Protocol):
     def find_token(self, token_hash: str) -> ApiToken | None: ...
 
     def ping(self) -> None:
-        """Raise when the store cannot answer a trivial query."""
+        """Raise when the store cannot run a trivial query."""
         ...
 
     def close(self) -> None: ...
